@@ -1,0 +1,37 @@
+# csc-warehouse: everything a newcomer needs is `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lint lock clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip==26.*"
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+# Demo: generate Dec 2022..Dec 2023 at Bradford scale and run every month through the pipeline.
+demo: setup
+	$(BIN)/csc-warehouse generate --out demo/extracts --first 2022-12 --last 2023-12 --seed 42
+	$(BIN)/csc-warehouse run --extracts demo/extracts --home demo/warehouse --all
+
+test: setup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
+
+lint: setup
+	$(BIN)/ruff check dagster_project tests
+	cd dbt && ../$(BIN)/sqlfluff lint models macros tests --disable-progress-bar
+
+lock:
+	rm -rf /tmp/csc-lock && $(PYTHON) -m venv /tmp/csc-lock
+	/tmp/csc-lock/bin/pip install --quiet --upgrade "pip==26.*"
+	/tmp/csc-lock/bin/pip install --quiet -e ".[dev]"
+	/tmp/csc-lock/bin/pip freeze --exclude-editable > requirements.lock
+
+clean:
+	rm -rf $(VENV) demo dbt/target dbt/logs
