@@ -1,0 +1,343 @@
+"""Reading one table file of an extract month with every format rule of the contract.
+
+Everything is vectorised polars over a lazy CSV scan with every column read as text
+(``infer_schema=False``); nothing loops over rows in Python. A file is read in three steps:
+
+1. ``open_table_file``: the header (case-insensitive, space-trimmed names; duplicates and missing
+   required columns reject the file) and the file's SHA-256.
+2. ``scan_table``: a lazy frame in the *staging shape*: one typed column per contract column
+   (absent optional columns are NULL), plus
+
+   * ``_row_number``  1-based data-row number (header and blank lines excluded),
+   * ``_extra_columns`` JSON text ``{name: text}`` of the columns the contract does not know,
+   * ``_bad_<column>`` for dates, flags, numbers and JSON: the original text when it cannot be
+     read as its type (the typed column is then NULL), else NULL. The validity rule "format"
+     turns these into quarantine rows. JSON is the exception: polars has no fast JSON check, so
+     the JSON text is passed through here and checked by DuckDB's JSON parser as it is staged
+     (``dagster_project.ingest.validity.staging_insert_sql``), which fills ``_bad_<column>``.
+
+3. ``iter_batches``: the frame in streaming batches; a file polars cannot parse (invalid UTF-8,
+   a row with more fields than the header, an unterminated quote) raises ExtractRejected.
+
+Value rules: text, ids and codes are trimmed and empty is NULL; ids stay text (leading zeros
+kept); codes are matched case-insensitively (after the contract's description mappings) and
+written canonically, an unknown code is kept as trimmed text for the rule "codes" to report;
+dates accept YYYY-MM-DD, YYYY-MM-DD HH:MM:SS[.f...] and DD/MM/YYYY (time dropped, 1900-01-01 is
+NULL); flags accept Y/N, Yes/No, TRUE/FALSE, 1/0 in any case; numbers must be finite decimals;
+JSON must be a JSON object (checked when staged, see above).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from dagster_project.contract import (
+    CODE,
+    DATE_KINDS,
+    DESCRIPTION_MAPPINGS,
+    FLAG,
+    JSON,
+    NUMBER,
+    PLACEHOLDER_DATE,
+    Column,
+    Table,
+    code_lists,
+)
+from dagster_project.extracts.manifest import file_sha256
+
+ROW_NUMBER = "_row_number"
+EXTRA_COLUMNS = "_extra_columns"
+BAD_PREFIX = "_bad_"
+# Kinds whose text is parsed into another type; an unreadable value is a "format" failure.
+PARSED_KINDS = DATE_KINDS | {FLAG, NUMBER, JSON}
+BATCH_ROWS = 250_000
+
+_TRUE = ("Y", "YES", "TRUE", "1")
+_FALSE = ("N", "NO", "FALSE", "0")
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?: (?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?)?$"
+_UK_DATE = r"^\d{1,2}/\d{1,2}/\d{4}$"
+
+
+class ExtractRejected(Exception):
+    """A file-level failure: the whole month is rejected and nothing of it is written."""
+
+    def __init__(self, month: date, file: str, reason: str) -> None:
+        self.month = month
+        self.file = file
+        self.reason = reason
+        where = f"{month:%Y-%m}/{file}" if file else f"{month:%Y-%m}"
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """One table's file in an extract folder, its header checked against the contract."""
+
+    table: Table
+    path: Path
+    month: date
+    header: tuple[str, ...]  # normalised column names, by position
+    sha256: str
+
+    @property
+    def file_name(self) -> str:
+        return self.path.name
+
+    @property
+    def present_columns(self) -> tuple[str, ...]:
+        """Contract columns found in the file."""
+        return tuple(c.name for c in self.table.columns if c.name in self.header)
+
+    @property
+    def missing_optional_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.table.columns if c.optional and c.name not in self.header)
+
+    @property
+    def extra_columns(self) -> tuple[str, ...]:
+        """Columns of the file that the contract does not know, in file order."""
+        known = {c.name for c in self.table.columns}
+        return tuple(name for name in self.header if name not in known)
+
+    def rejected(self, reason: str) -> ExtractRejected:
+        return ExtractRejected(self.month, self.file_name, reason)
+
+
+def normalise_header(name: str, position: int) -> str:
+    """Header names are matched case-insensitively, ignoring surrounding spaces."""
+    return name.strip().lower() or f"column_{position + 1}"
+
+
+def bad_column(name: str) -> str:
+    """Staging column holding the unreadable original text of ``name``."""
+    return f"{BAD_PREFIX}{name}"
+
+
+def is_parsed(column: Column) -> bool:
+    return column.kind in PARSED_KINDS
+
+
+def value_columns(table: Table) -> tuple[str, ...]:
+    """Staging columns that hold what a row says: two rows equal in all of them are identical."""
+    return (
+        *(c.name for c in table.columns),
+        *(bad_column(c.name) for c in table.columns if is_parsed(c)),
+        EXTRA_COLUMNS,
+    )
+
+
+def locate_files(extract_dir: Path, month: date) -> dict[str, Path]:
+    """The folder's CSV files by lower-case name (file names are matched case-insensitively)."""
+    if not extract_dir.is_dir():
+        raise ExtractRejected(month, "", f"extract folder {extract_dir} does not exist")
+    found: dict[str, Path] = {}
+    for path in sorted(extract_dir.iterdir()):
+        if not (path.is_file() and path.suffix.lower() == ".csv"):
+            continue
+        key = path.name.lower()
+        if key in found:
+            raise ExtractRejected(month, path.name, f"two files differ only in case: {found[key].name}")
+        found[key] = path
+    return found
+
+
+def read_header(path: Path, month: date) -> tuple[str, ...]:
+    """The normalised header of a CSV file; rejects unreadable, empty or ambiguous headers."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            raw = next(csv.reader(f), None)
+    except UnicodeDecodeError as exc:
+        raise ExtractRejected(
+            month, path.name, f"is not valid UTF-8 ({exc.reason} at byte {exc.start})"
+        ) from exc
+    except (OSError, csv.Error) as exc:
+        raise ExtractRejected(month, path.name, f"cannot be read: {exc}") from exc
+    if not raw:
+        raise ExtractRejected(month, path.name, "file is empty: no header row")
+    header = tuple(normalise_header(name, i) for i, name in enumerate(raw))
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise ExtractRejected(
+            month, path.name, f"column {', '.join(duplicates)} appears more than once in the header"
+        )
+    return header
+
+
+def open_table_file(table: Table, path: Path, month: date) -> TableFile:
+    """Check a table file's header against the contract and checksum the file."""
+    header = read_header(path, month)
+    missing = [c.name for c in table.required_columns if c.name not in header]
+    if missing:
+        noun = "column" if len(missing) == 1 else "columns"
+        verb = "is" if len(missing) == 1 else "are"
+        raise ExtractRejected(month, path.name, f"required {noun} {', '.join(missing)} {verb} missing")
+    try:
+        sha = file_sha256(path)
+    except OSError as exc:
+        raise ExtractRejected(month, path.name, f"cannot be read: {exc}") from exc
+    return TableFile(table=table, path=path, month=month, header=header, sha256=sha)
+
+
+# --------------------------------------------------------------------------------------------
+# The lazy scan in staging shape
+
+
+def _source(i: int) -> str:
+    return f"__c{i}"
+
+
+def scan_table(tf: TableFile) -> pl.LazyFrame:
+    """The file as a lazy frame in staging shape (see the module docstring)."""
+    sources = [_source(i) for i in range(len(tf.header))]
+
+    def positional_names(names: list[str]) -> list[str]:
+        if len(names) != len(sources):  # polars must split the header as read_header did
+            raise ValueError(f"header has {len(names)} columns for polars, {len(sources)} for csv")
+        return sources
+
+    lf = pl.scan_csv(
+        tf.path,
+        has_header=True,
+        infer_schema=False,
+        encoding="utf8",
+        quote_char='"',
+        with_column_names=positional_names,
+        truncate_ragged_lines=False,
+        raise_if_empty=True,
+    )
+    # A blank line is not a data row (RFC 4180 readers such as Python's csv skip them too).
+    lf = lf.filter(~pl.all_horizontal(pl.col(s).is_null() for s in sources))
+    lf = lf.with_row_index(ROW_NUMBER, offset=1)
+    position = {name: i for i, name in enumerate(tf.header)}
+    exprs: list[pl.Expr] = []
+    for column in tf.table.columns:
+        src = pl.col(_source(position[column.name])) if column.name in position else None
+        exprs.extend(column_exprs(column, src))
+    exprs += [
+        pl.col(ROW_NUMBER).cast(pl.Int64),
+        _extra_columns_expr(tf, position),
+    ]
+    return lf.select(exprs)
+
+
+def iter_batches(tf: TableFile, batch_rows: int | None = None) -> Iterator[pl.DataFrame]:
+    """The file in staging shape, streamed in batches of ``batch_rows`` (default BATCH_ROWS);
+    parse errors reject the file."""
+    try:
+        yield from scan_table(tf).collect_batches(chunk_size=batch_rows or BATCH_ROWS, maintain_order=True)
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise tf.rejected(f"cannot be read as a UTF-8 CSV file (RFC 4180): {first_line}") from exc
+
+
+def read_table(tf: TableFile) -> pl.DataFrame:
+    """The whole file in staging shape (small files, tests)."""
+    batches = list(iter_batches(tf))
+    return pl.concat(batches) if batches else scan_table(tf).clear().collect()
+
+
+def _extra_columns_expr(tf: TableFile, position: dict[str, int]) -> pl.Expr:
+    extras = tf.extra_columns
+    if not extras:
+        return pl.lit(None, dtype=pl.String).alias(EXTRA_COLUMNS)
+    fields = [pl.col(_source(position[name])).alias(name) for name in extras]
+    return pl.struct(fields).struct.json_encode().alias(EXTRA_COLUMNS)
+
+
+# --------------------------------------------------------------------------------------------
+# One column: typed value (+ the unreadable text for parsed kinds)
+
+
+def column_exprs(column: Column, src: pl.Expr | None) -> list[pl.Expr]:
+    """Typed expression(s) for one contract column; ``src`` is None when the column is absent."""
+    if src is None:
+        out = [pl.lit(None, dtype=polars_type(column.kind)).alias(column.name)]
+        if is_parsed(column):
+            out.append(pl.lit(None, dtype=pl.String).alias(bad_column(column.name)))
+        return out
+    text = _trimmed(src)
+    if column.kind == CODE:
+        return [code_expr(text, column.codes).alias(column.name)]
+    if not is_parsed(column):  # id, text
+        return [text.alias(column.name)]
+    parsed = _parser(column.kind)(text)
+    unreadable = pl.when(text.is_not_null() & parsed.is_null()).then(src)
+    if column.kind in DATE_KINDS:  # the placeholder is NULL, not a failure
+        parsed = pl.when(parsed != pl.lit(PLACEHOLDER_DATE)).then(parsed)
+    return [parsed.alias(column.name), unreadable.alias(bad_column(column.name))]
+
+
+def polars_type(kind: str) -> pl.DataType:
+    if kind in DATE_KINDS:
+        return pl.Date()
+    if kind == FLAG:
+        return pl.Boolean()
+    if kind == NUMBER:
+        return pl.Float64()
+    return pl.String()
+
+
+def _trimmed(src: pl.Expr) -> pl.Expr:
+    """Surrounding spaces removed; empty is NULL."""
+    text = src.str.strip_chars()
+    return pl.when(text.str.len_bytes() > 0).then(text)
+
+
+def date_expr(text: pl.Expr) -> pl.Expr:
+    """A date from any of the four allowed forms (time of day dropped), else NULL."""
+    iso = text.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    uk = text.str.strptime(pl.Date, "%d/%m/%Y", strict=False)
+    return (
+        pl.when(text.str.contains(_ISO_DATE))
+        .then(iso)
+        .when(text.str.contains(_UK_DATE))
+        .then(uk)
+        .otherwise(pl.lit(None, dtype=pl.Date))
+    )
+
+
+def flag_expr(text: pl.Expr) -> pl.Expr:
+    """True/False from any accepted spelling (any case), else NULL."""
+    upper = text.str.to_uppercase()
+    return pl.when(upper.is_in(_TRUE)).then(True).when(upper.is_in(_FALSE)).then(False)
+
+
+def number_expr(text: pl.Expr) -> pl.Expr:
+    """A finite decimal number, else NULL."""
+    value = text.cast(pl.Float64, strict=False)
+    return pl.when(value.is_finite()).then(value)
+
+
+def json_expr(text: pl.Expr) -> pl.Expr:
+    """The trimmed text; whether it is a JSON object is checked as it is staged (DuckDB)."""
+    return text
+
+
+def _parser(kind: str) -> Callable[[pl.Expr], pl.Expr]:
+    if kind in DATE_KINDS:
+        return date_expr
+    return {FLAG: flag_expr, NUMBER: number_expr, JSON: json_expr}[kind]
+
+
+def code_mapping(code_list: str) -> dict[str, str]:
+    """Upper-case code or known description -> canonical code."""
+    mapping = {code.upper(): code for code in code_lists()[code_list]}
+    mapping.update({k.upper(): v for k, v in DESCRIPTION_MAPPINGS.get(code_list, {}).items()})
+    return mapping
+
+
+def code_expr(text: pl.Expr, code_list: str | None) -> pl.Expr:
+    """The canonical code when ``text`` matches one (case-insensitively, after the description
+    mappings); otherwise the trimmed text itself, for the rule "codes" to report."""
+    if code_list is None:
+        return text
+    mapping = code_mapping(code_list)
+    canonical = text.str.to_uppercase().replace_strict(
+        list(mapping), list(mapping.values()), default=None, return_dtype=pl.String
+    )
+    return pl.coalesce(canonical, text)

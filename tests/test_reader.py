@@ -1,0 +1,355 @@
+"""Format rules of the extract contract, on tiny fixture files (dagster_project/extracts/reader.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dagster_project.contract import TABLES_BY_NAME
+from dagster_project.extracts.manifest import ManifestError, file_sha256, read_manifest
+from dagster_project.extracts.reader import (
+    ExtractRejected,
+    TableFile,
+    bad_column,
+    iter_batches,
+    open_table_file,
+    read_table,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "ingest" / "format"
+JULY = date(2023, 7, 1)
+
+MISSING_HEADER = (
+    "miss_table_id,miss_person_id,miss_missing_episode_start_date,miss_missing_episode_type,"
+    "miss_missing_episode_end_date,miss_missing_rhi_offered,miss_missing_rhi_accepted"
+)
+
+
+def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return path
+
+
+def open_file(path: Path, table: str | None = None) -> TableFile:
+    return open_table_file(TABLES_BY_NAME[table or path.stem], path, JULY)
+
+
+def missing_file(tmp_path: Path, *rows: str, header: str = MISSING_HEADER) -> TableFile:
+    return open_file(write(tmp_path, "ssd_missing.csv", "\n".join([header, *rows]) + "\n"))
+
+
+def column(df: pl.DataFrame, name: str) -> list[object]:
+    return df.get_column(name).to_list()
+
+
+# --- headers and extra columns ---------------------------------------------------------------
+
+
+def test_headers_are_matched_case_insensitively_and_trimmed() -> None:
+    tf = open_file(FIXTURES / "ssd_contacts.csv")
+    assert tf.header[:3] == ("cont_contact_id", "cont_person_id", "cont_contact_date")
+    df = read_table(tf)
+    assert column(df, "cont_contact_id") == ["0001", "0002", "0003"]
+
+
+def test_extra_columns_are_kept_as_json_and_optional_columns_absent_are_null() -> None:
+    tf = open_file(FIXTURES / "ssd_contacts.csv")
+    assert tf.extra_columns == ("pers_forename",)
+    assert tf.missing_optional_columns == ("cont_contact_decision_date",)
+    df = read_table(tf)
+    extras = [json.loads(v) for v in column(df, "_extra_columns")]
+    assert extras == [{"pers_forename": 'Ann, "Annie"'}, {"pers_forename": "Bob"}, {"pers_forename": None}]
+    assert column(df, "cont_contact_decision_date") == [None, None, None]
+    assert df.schema["cont_contact_decision_date"] == pl.Date
+
+
+def test_no_extra_columns_gives_null_extra_json(tmp_path: Path) -> None:
+    df = read_table(missing_file(tmp_path, "M1,P1,2023-07-01,M,,,"))
+    assert column(df, "_extra_columns") == [None]
+
+
+def test_duplicate_header_after_normalising_rejects_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "ssd_missing.csv", MISSING_HEADER + ", MISS_TABLE_ID\nM1,P1,2023-07-01,M,,,,M1\n")
+    with pytest.raises(ExtractRejected, match="column miss_table_id appears more than once"):
+        open_file(path)
+
+
+def test_missing_required_column_rejects_the_file_with_its_name(tmp_path: Path) -> None:
+    header = MISSING_HEADER.replace(",miss_missing_episode_type", "")
+    path = write(tmp_path, "ssd_missing.csv", header + "\nM1,P1,2023-07-01,,,\n")
+    with pytest.raises(ExtractRejected) as info:
+        open_file(path)
+    assert str(info.value) == "2023-07/ssd_missing.csv: required column miss_missing_episode_type is missing"
+    assert (info.value.file, info.value.month) == ("ssd_missing.csv", JULY)
+
+
+# --- encoding and RFC 4180 ---------------------------------------------------------------------
+
+
+def test_utf8_with_and_without_bom_read_the_same(tmp_path: Path) -> None:
+    text = MISSING_HEADER + "\nM1,P1,2023-07-01,M,,,\n"
+    (tmp_path / "bom").mkdir()
+    (tmp_path / "plain").mkdir()
+    with_bom = read_table(
+        open_file(write(tmp_path / "bom", "ssd_missing.csv", b"\xef\xbb\xbf" + text.encode()))
+    )
+    without = read_table(open_file(write(tmp_path / "plain", "ssd_missing.csv", text)))
+    assert with_bom.equals(without)
+    assert column(with_bom, "miss_table_id") == ["M1"]
+
+
+def test_quoted_fields_with_commas_quotes_and_line_breaks() -> None:
+    df = read_table(open_file(FIXTURES / "ssd_contacts.csv"))
+    assert df.height == 3
+    assert column(df, "_row_number") == [1, 2, 3]  # records, not lines
+    first, second, third = column(df, "cont_contact_outcome_json")
+    assert json.loads(first)["COMMENTS"] == 'police, then "school" called'
+    assert json.loads(second) == {
+        "NEW_REFERRAL_FLAG": "N",
+        "NFA_FLAG": "Yes",
+        "COMMENTS": "line one, line two",
+    }
+    assert third == "{not json"  # passed through: JSON is checked as it is staged (test_ingest.py)
+
+
+def test_crlf_line_endings_and_blank_lines(tmp_path: Path) -> None:
+    text = MISSING_HEADER + "\r\nM1,P1,2023-07-01,M,,,\r\n\r\nM2,P1,2023-07-09,A,,,\r\n\r\n"
+    df = read_table(open_file(write(tmp_path, "ssd_missing.csv", text)))
+    assert column(df, "miss_table_id") == ["M1", "M2"]
+    assert column(df, "_row_number") == [1, 2]
+    assert column(df, "miss_missing_rhi_accepted") == [None, None]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "file is empty"),
+        (MISSING_HEADER.encode() + b"\nM1,P1,2023-07-01,M,,,\nM2,P\xe9,2023-07-01,M,,,\n", "not valid UTF-8"),
+        (MISSING_HEADER.encode() + b"\nM1,P1,2023-07-01,M,,,,,extra\n", "cannot be read as a UTF-8 CSV"),
+        (MISSING_HEADER.encode() + b'\nM1,"P1,2023-07-01,M,,,\n', "cannot be read as a UTF-8 CSV"),
+    ],
+    ids=["empty", "latin-1", "more-fields-than-header", "unterminated-quote"],
+)
+def test_unreadable_files_are_rejected(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = write(tmp_path, "ssd_missing.csv", content)
+    with pytest.raises(ExtractRejected, match=reason) as info:
+        read_table(open_file(path))
+    assert str(info.value).startswith("2023-07/ssd_missing.csv: ")
+
+
+def test_undecodable_bytes_beyond_the_first_block_reject_the_file(tmp_path: Path) -> None:
+    rows = [f"M{i},P1,2023-07-01,M,,," for i in range(5000)] + ["M9,P\xe9,2023-07-01,M,,,"]
+    content = (MISSING_HEADER + "\n" + "\n".join(rows) + "\n").encode("latin-1")
+    tf = open_file(write(tmp_path, "ssd_missing.csv", content))  # header block decodes fine
+    with pytest.raises(ExtractRejected, match="cannot be read as a UTF-8 CSV.*utf-8"):
+        read_table(tf)
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+def test_dates_in_all_four_forms_empty_and_placeholder(tmp_path: Path) -> None:
+    starts = [
+        "2023-07-01",
+        "2023-07-02 10:11:12",
+        "2023-07-03 10:11:12.123",
+        "04/07/2023",
+        "",
+        "1900-01-01",
+        "1900-01-01 00:00:00.000",
+        " 05/07/2023 ",
+    ]
+    tf = missing_file(tmp_path, *(f"M{i},P1,{s},M,,," for i, s in enumerate(starts)))
+    df = read_table(tf)
+    assert column(df, "miss_missing_episode_start_date") == [
+        date(2023, 7, 1),
+        date(2023, 7, 2),
+        date(2023, 7, 3),
+        date(2023, 7, 4),
+        None,
+        None,
+        None,
+        date(2023, 7, 5),
+    ]
+    assert column(df, bad_column("miss_missing_episode_start_date")) == [None] * len(starts)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "31/02/2023",
+        "2023-02-30",
+        "01/07/23",
+        "2023-07-01T10:00:00",
+        "2023-7-1",
+        "2023-07-01 25:00:00",
+        "yesterday",
+        "20230701",
+        "2023-07-01 10:00",
+    ],
+)
+def test_unreadable_dates_keep_their_text(tmp_path: Path, text: str) -> None:
+    df = read_table(missing_file(tmp_path, f"M1,P1,{text},M,,,"))
+    assert column(df, "miss_missing_episode_start_date") == [None]
+    assert column(df, bad_column("miss_missing_episode_start_date")) == [text]
+
+
+def test_flags_in_every_spelling(tmp_path: Path) -> None:
+    header = (
+        "clar_cla_review_id,clar_cla_id,clar_cla_person_id,clar_cla_review_due_date,clar_cla_review_date,"
+        "clar_cla_review_cancelled"
+    )
+    spellings = ["Y", "n", "Yes", "NO", "true", "False", "1", "0", "", " y ", "maybe", "2"]
+    rows = [f"R{i},CLA1,P1,,,{s}" for i, s in enumerate(spellings)]
+    df = read_table(open_file(write(tmp_path, "ssd_cla_reviews.csv", "\n".join([header, *rows]) + "\n")))
+    assert column(df, "clar_cla_review_cancelled") == [
+        True,
+        False,
+        True,
+        False,
+        True,
+        False,
+        True,
+        False,
+        None,
+        True,
+        None,
+        None,
+    ]
+    assert column(df, bad_column("clar_cla_review_cancelled")) == [None] * 10 + ["maybe", "2"]
+
+
+def test_ids_stay_text_with_leading_zeros() -> None:
+    df = read_table(open_file(FIXTURES / "ssd_contacts.csv"))
+    assert df.schema["cont_person_id"] == pl.String
+    assert column(df, "cont_person_id") == ["000123", "1e5", "007"]
+
+
+def test_codes_are_trimmed_matched_case_insensitively_and_stored_canonical() -> None:
+    df = read_table(open_file(FIXTURES / "ssd_contacts.csv"))
+    assert column(df, "cont_contact_source_code") == ["6", "1A", "5D"]
+
+
+def test_description_mappings_and_unknown_codes(tmp_path: Path) -> None:
+    types = ["Missing", " absent ", "AWAY", "m", "a", "Lost", ""]
+    df = read_table(missing_file(tmp_path, *(f"M{i},P1,2023-07-01,{t},,na,Y" for i, t in enumerate(types))))
+    assert column(df, "miss_missing_episode_type") == ["M", "A", "A", "M", "A", "Lost", None]
+    assert column(df, "miss_missing_rhi_offered") == ["NA"] * len(types)
+
+
+def test_multi_word_codes_are_canonical(tmp_path: Path) -> None:
+    header = (
+        "clea_table_id,clea_person_id,clea_care_leaver_eligibility,clea_care_leaver_in_touch,"
+        "clea_care_leaver_latest_contact,clea_care_leaver_accommodation,clea_care_leaver_accom_suitable,"
+        "clea_care_leaver_activity"
+    )
+    path = write(tmp_path, "ssd_care_leavers.csv", f"{header}\nCL1,P1,former relevant,yes,,b,Y,f1\n")
+    row = read_table(open_file(path)).row(0, named=True)
+    assert (row["clea_care_leaver_eligibility"], row["clea_care_leaver_in_touch"]) == (
+        "Former Relevant",
+        "YES",
+    )
+    assert (row["clea_care_leaver_accommodation"], row["clea_care_leaver_activity"]) == ("B", "F1")
+
+
+def test_numbers(tmp_path: Path) -> None:
+    header = (
+        "clap_cla_placement_id,clap_cla_id,clap_person_id,clap_cla_placement_start_date,clap_cla_placement_type,"
+        "clap_cla_placement_provider,clap_cla_placement_urn,clap_cla_placement_postcode,"
+        "clap_cla_placement_distance,clap_cla_placement_end_date,clap_cla_placement_change_reason"
+    )
+    distances = ["3.5", " 12 ", "0", "", "far", "1,5", "inf", "NaN"]
+    rows = [f"PL{i},CLA1,P1,2023-07-01,U1,PR1,,,{d},," for i, d in enumerate(distances)]
+    rows = [r.replace("1,5,", '"1,5",') for r in rows]
+    df = read_table(open_file(write(tmp_path, "ssd_cla_placement.csv", "\n".join([header, *rows]) + "\n")))
+    assert column(df, "clap_cla_placement_distance") == [3.5, 12.0, 0.0, None, None, None, None, None]
+    assert column(df, bad_column("clap_cla_placement_distance")) == [
+        None,
+        None,
+        None,
+        None,
+        "far",
+        "1,5",
+        "inf",
+        "NaN",
+    ]
+
+
+def test_batches_keep_file_order_and_row_numbers(tmp_path: Path) -> None:
+    tf = missing_file(tmp_path, *(f"M{i},P1,2023-07-01,M,,," for i in range(10)))
+    batches = list(iter_batches(tf, batch_rows=3))
+    rows = pl.concat(batches)
+    assert column(rows, "_row_number") == list(range(1, 11))
+    assert column(rows, "miss_table_id") == [f"M{i}" for i in range(10)]
+
+
+def test_header_only_file_has_no_rows(tmp_path: Path) -> None:
+    df = read_table(missing_file(tmp_path))
+    assert df.height == 0
+    assert "miss_table_id" in df.columns
+
+
+# --- manifest ----------------------------------------------------------------------------------
+
+
+def manifest(tmp_path: Path, **fields: object) -> Path:
+    doc = {
+        "la_code": "380",
+        "period_end": "2023-07-31",
+        "extract_date": "2023-08-03",
+        "ssd_version": "1.4.5",
+        "source_system": "systemc",
+        "files": {},
+    } | fields
+    return write(tmp_path, "manifest.json", json.dumps(doc))
+
+
+def test_manifest_is_parsed(tmp_path: Path) -> None:
+    shutil.copy(FIXTURES / "ssd_contacts.csv", tmp_path / "ssd_contacts.csv")
+    sha = file_sha256(tmp_path / "ssd_contacts.csv")
+    m = read_manifest(
+        manifest(tmp_path, files={"ssd_contacts.csv": {"rows": 3, "sha256": sha.upper()}}), JULY
+    )
+    assert (m.la_code, m.period_end, m.extract_date, m.source_system) == (
+        "380",
+        date(2023, 7, 31),
+        date(2023, 8, 3),
+        "systemc",
+    )
+    entry = m.entry("SSD_CONTACTS.csv")
+    assert entry is not None and entry.rows == 3 and entry.sha256 == sha
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"period_end": "2023-07-30"}, "period_end 2023-07-30 is not the last day"),
+        (
+            {"period_end": "2023-06-30", "extract_date": "2023-07-03"},
+            "period_end 2023-06-30 is not the last day",
+        ),
+        ({"extract_date": "2023-07-30"}, "extract_date 2023-07-30 is before period_end 2023-07-31"),
+        ({"extract_date": None}, "'extract_date' is missing"),
+        ({"period_end": "31/07/2023"}, "'period_end' is not a date"),
+        ({"files": []}, "'files' is not an object"),
+        (
+            {"files": {"ssd_person.csv": {"rows": "10", "sha256": "0" * 64}}},
+            "rows is not a non-negative integer",
+        ),
+        ({"files": {"ssd_person.csv": {"rows": 10, "sha256": "abc"}}}, "sha256 is not a 64-digit hex"),
+    ],
+)
+def test_bad_manifests(tmp_path: Path, fields: dict[str, object], reason: str) -> None:
+    with pytest.raises(ManifestError, match=reason):
+        read_manifest(manifest(tmp_path, **fields), JULY)
+
+
+def test_manifest_that_is_not_json(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError, match="cannot be read as JSON"):
+        read_manifest(write(tmp_path, "manifest.json", '{"period_end": "2023-07-31",'), JULY)
