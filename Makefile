@@ -20,7 +20,8 @@ demo: setup
 	$(BIN)/csc-warehouse generate --out demo/extracts --first 2022-12 --last 2023-12 --seed 42
 	$(BIN)/csc-warehouse run --extracts demo/extracts --home demo/warehouse --all
 
-test: setup
+# Lint (ruff, sqlfluff) then every test. CI runs exactly this (.ci/run).
+test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
 lint: setup

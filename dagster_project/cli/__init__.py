@@ -1,0 +1,169 @@
+"""``csc-warehouse``: generate demo extracts, run months through the pipeline, sign off holds.
+
+Exit codes: 0 published; 2 usage error or rejected input (nothing loaded); 3 publication blocked
+by data-quality checks (nothing published); 1 any other failure.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from filelock import FileLock, Timeout
+from rich.console import Console
+from rich.table import Table
+
+from dagster_project.settings import HOME_ENV
+
+app = typer.Typer(
+    help="csc-warehouse: children's social care data warehouse (SSD extracts -> checked monthly scorecard).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _month(value: str | None) -> str | None:
+    if value is not None and not MONTH_RE.match(value):
+        raise typer.BadParameter(f"{value!r} is not a month in the form YYYY-MM")
+    return value
+
+
+def _as_date(month: str) -> date:
+    return date(int(month[:4]), int(month[5:7]), 1)
+
+
+def _fail(message: str, code: int) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Folder to write <YYYY-MM>/ extract folders into.")],
+    first: Annotated[str, typer.Option(help="First extract month, YYYY-MM.", callback=_month)],
+    last: Annotated[str, typer.Option(help="Last extract month, YYYY-MM.", callback=_month)],
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives identical files.")] = 42,
+    scale: Annotated[float, typer.Option(help="Volume multiplier: 1 is Bradford, about 70 is England.")] = 1.0,
+    inject: Annotated[list[str] | None, typer.Option(
+        help="Add a named fault to the last month (repeatable). See the list below.")] = None,
+) -> None:
+    """Generate realistic demo SSD extracts (full-refresh monthly snapshots with manifests)."""
+    from dagster_project.extracts.faults import FAULTS
+    from dagster_project.extracts.generator import generate as run_generator
+
+    if first > last:
+        raise typer.BadParameter(f"--first {first} is after --last {last}")
+    unknown = [f for f in inject or [] if f not in FAULTS]
+    if unknown:
+        raise typer.BadParameter(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
+    if scale <= 0:
+        raise typer.BadParameter("--scale must be positive")
+    with console.status(f"generating {first}..{last} at scale {scale}"):
+        report = run_generator(out, _as_date(first), _as_date(last), seed=seed, scale=scale, inject=inject or ())
+    console.print(f"wrote {len(report.months)} month folder(s), {report.rows_written:,} rows, to {out}/ "
+                  f"in {report.seconds:.1f}s")
+
+
+def _extract_months(extracts: Path) -> list[str]:
+    return sorted(p.name for p in extracts.iterdir() if p.is_dir() and MONTH_RE.match(p.name))
+
+
+@app.command()
+def run(
+    extracts: Annotated[Path, typer.Option(help="Extracts root holding <YYYY-MM>/ folders.")],
+    home: Annotated[Path, typer.Option(envvar=HOME_ENV, help="Warehouse home: Dagster instance, "
+                                       "working warehouse and published outputs.")] = Path("warehouse"),
+    month: Annotated[str | None, typer.Option(help="Run this extract month, YYYY-MM.", callback=_month)] = None,
+    all_months: Annotated[bool, typer.Option("--all", help="Run every month folder found, oldest first.")] = False,
+    from_month: Annotated[str | None, typer.Option("--from", help="Run months from YYYY-MM ...",
+                                                   callback=_month)] = None,
+    to_month: Annotated[str | None, typer.Option("--to", help="... to YYYY-MM (inclusive).", callback=_month)] = None,
+) -> None:
+    """Run extract month(s) through ingest -> dbt build -> checks -> publish (the Dagster job)."""
+    chosen = sum([month is not None, all_months, from_month is not None or to_month is not None])
+    if chosen != 1:
+        raise typer.BadParameter("give exactly one of --month, --all, or --from/--to")
+    if not extracts.is_dir():
+        _fail(f"extracts folder {extracts} does not exist", 2)
+    found = _extract_months(extracts)
+    if month is not None:
+        months = [month]
+    elif all_months:
+        months = found
+    else:
+        months = [m for m in found if (from_month or "0000") <= m <= (to_month or "9999")]
+    if not months:
+        _fail(f"no YYYY-MM extract folders to run in {extracts}", 2)
+
+    from dagster_project.cli.runner import prepare_home
+
+    paths = prepare_home(home, extracts)
+    try:
+        with FileLock(str(paths.work_dir / ".run.lock"), timeout=1):
+            results = _run_months(months, paths.work_dir / "logs")
+    except Timeout:
+        _fail(f"another run is using {paths.home}; runs that write a warehouse never overlap", 1)
+    _summary(results, paths)
+    from dagster_project.cli.runner import exit_code
+
+    raise typer.Exit(exit_code(results))
+
+
+@app.command()
+def signoff(
+    month: Annotated[str, typer.Option(help="The extract month the held check belongs to, YYYY-MM.",
+                                       callback=_month)],
+    check: Annotated[str, typer.Option(help="The id of the held check (as printed by the run).")],
+    by: Annotated[str, typer.Option(help="Your name: who accepts the figures.")],
+    reason: Annotated[str, typer.Option(help="Why the figures are right despite the check.")],
+    home: Annotated[Path, typer.Option(envvar=HOME_ENV, help="Warehouse home.")] = Path("warehouse"),
+) -> None:
+    """Sign off a held ('hold' severity) check so the next run of that month can publish."""
+    from dagster_project.checks.signoff import SignOffRefused
+    from dagster_project.cli.signoff import record
+
+    try:
+        recorded = record(home, month, check, by, reason)
+    except SignOffRefused as refused:
+        _fail(str(refused), 2)
+    console.print(f"signed off {recorded.check_id} for {month} by {recorded.signed_by}: "
+                  f"run `csc-warehouse run --month {month}` to publish")
+
+
+def _run_months(months: list[str], log_dir: Path):
+    from dagster import DagsterInstance
+
+    from dagster_project.cli.runner import reap_dead_runs, run_month
+
+    results = []
+    with DagsterInstance.get() as instance:
+        for run_id in reap_dead_runs(instance):
+            console.print(f"marked interrupted run {run_id[:8]} as failed")
+        for m in months:
+            results.append(run_month(m, instance, log_dir))
+    return results
+
+
+def _summary(results, paths) -> None:
+    from dagster_project.cli.runner import Outcome
+
+    table = Table(title="csc-warehouse run", show_lines=False)
+    for col in ("month", "outcome", "details"):
+        table.add_column(col)
+    for r in results:
+        if r.outcome is Outcome.PUBLISHED:
+            details = str(paths.published_month_dir(_as_date(r.month)) / "scorecard.csv")
+        else:
+            details = "; ".join(r.messages[:2] + r.failed_checks[:5] + [f"log: {r.log_file}"])
+        style = {"PUBLISHED": "green", "BLOCKED": "yellow"}.get(r.outcome.name, "red")
+        table.add_row(r.month, f"[{style}]{r.outcome.name.lower()}[/{style}]", details)
+    console.print(table)
+    if paths.published_db.exists():
+        console.print(f"published warehouse: {paths.published_db}")
+        console.print(f"published scorecards: {paths.published_dir}/<YYYY-MM>/scorecard.csv")

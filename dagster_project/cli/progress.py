@@ -1,0 +1,71 @@
+"""Terminal progress for long runs: one line per stage of each month, failures in plain words.
+
+A Dagster logger, so the CLI shows the run's own events (it never tracks the stages itself).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import dagster as dg
+from dagster._core.log_manager import LOG_RECORD_METADATA_ATTR
+
+STAGES = {
+    "ssd_extract": "ingest",
+    "csc_dbt_models": "build + dbt tests",
+    "published__scorecard": "publish",
+}
+
+
+def stage_of(step_key: str | None) -> str:
+    if not step_key:
+        return "run"
+    return STAGES.get(step_key, step_key.replace("__", " "))
+
+
+class ProgressHandler(logging.Handler):
+    def __init__(self, stream=None) -> None:
+        super().__init__(logging.INFO)
+        self.stream = stream or sys.stderr
+
+    def _month(self, meta: dict) -> str:
+        return meta.get("job_tags", {}).get("dagster/partition", "?")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        meta = getattr(record, LOG_RECORD_METADATA_ATTR, None)
+        if not meta:
+            return
+        event = meta.get("dagster_event")
+        month = self._month(meta)
+        line = None
+        if event is None:
+            msg = meta.get("orig_message", "")
+            if msg.startswith(f"[{month}]"):
+                line = msg
+        elif event.event_type_value == "STEP_START":
+            line = f"[{month}] {stage_of(meta.get('step_key'))}: started"
+        elif event.event_type_value == "STEP_SUCCESS":
+            line = f"[{month}] {stage_of(meta.get('step_key'))}: done"
+        elif event.event_type_value == "STEP_FAILURE":
+            err = event.step_failure_data.error
+            reason = (event.step_failure_data.user_failure_data.description
+                      if event.step_failure_data.user_failure_data else (err.message.strip() if err else ""))
+            line = f"[{month}] {stage_of(meta.get('step_key'))}: FAILED - {reason.splitlines()[0] if reason else ''}"
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                line = (f"[{month}] check failed ({evaluation.severity.value.lower()}): "
+                        f"{evaluation.asset_key.to_user_string()} / {evaluation.check_name}")
+        if line:
+            print(line, file=self.stream, flush=True)
+
+
+@dg.logger(description="One line per stage and month on stderr, and every failed check.")
+def progress_logger(_init_context: dg.InitLoggerContext) -> logging.Logger:
+    log = logging.getLogger("csc_warehouse.progress")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    if not any(isinstance(h, ProgressHandler) for h in log.handlers):
+        log.addHandler(ProgressHandler())
+    return log

@@ -1,0 +1,149 @@
+"""Running months through the Dagster job for the CLI, and reading back what happened.
+
+The CLI never runs a stage itself: it launches the ``csc_monthly`` job for each month against the
+home's Dagster instance and classifies the run's events into an outcome and an exit code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+import dagster as dg
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+from dagster_project.settings import EXTRACTS_ENV, HOME_ENV, HomePaths
+
+DAGSTER_YAML = """\
+# Written by csc-warehouse. Runs that write the warehouse never overlap.
+concurrency:
+  pools:
+    default_limit: 1
+  runs:
+    max_concurrent_runs: 1
+telemetry:
+  enabled: false
+"""
+
+LAUNCHED_BY_TAG = "csc/launched_by"
+PID_TAG = "csc/pid"
+REJECTED_TAG = "csc/extract_rejected"
+
+
+class Outcome(Enum):
+    PUBLISHED = 0
+    REJECTED = 2  # the extract was refused at ingest: nothing of it loaded
+    BLOCKED = 3  # a blocking check failed: nothing published
+    ERROR = 1  # anything else went wrong
+
+
+@dataclass
+class MonthResult:
+    month: str
+    outcome: Outcome
+    run_id: str
+    messages: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)
+    log_file: Path | None = None
+
+
+def prepare_home(home: Path, extracts: Path | None) -> HomePaths:
+    """Create the home's folders and Dagster instance config, and point the process at them."""
+    paths = HomePaths(home.resolve())
+    paths.dagster_home.mkdir(parents=True, exist_ok=True)
+    paths.work_dir.mkdir(parents=True, exist_ok=True)
+    yaml = paths.dagster_home / "dagster.yaml"
+    if not yaml.exists():
+        yaml.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
+    os.environ[HOME_ENV] = str(paths.home)
+    if extracts is not None:
+        os.environ[EXTRACTS_ENV] = str(extracts.resolve())
+    return paths
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_dead_runs(instance: DagsterInstance) -> list[str]:
+    """Mark CLI runs whose process died (killed mid-run) as failed, freeing their pool slots."""
+    reaped = []
+    runs = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING],
+                                        tags={LAUNCHED_BY_TAG: "cli"}))
+    for run in runs:
+        pid = int(run.tags.get(PID_TAG, "0") or 0)
+        if pid and pid != os.getpid() and _pid_alive(pid):
+            continue
+        instance.report_run_failed(run, "The process running it died (killed or crashed).")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        reaped.append(run.run_id)
+    return reaped
+
+
+def classify(result: dg.ExecuteInProcessResult, instance: DagsterInstance, month: str) -> MonthResult:
+    """Turn a finished run into an outcome with the reasons a person needs."""
+    run_id = result.run_id
+    failed_checks: list[str] = []
+    messages: list[str] = []
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            ev = event.event_specific_data
+            if not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR:
+                failed_checks.append(f"{ev.asset_key.to_user_string()}:{ev.check_name}")
+        elif event.event_type_value == "STEP_FAILURE":
+            data = event.step_failure_data
+            if data.user_failure_data and data.user_failure_data.description:
+                messages.append(data.user_failure_data.description)
+            elif data.error:
+                messages.append(data.error.message.strip().splitlines()[0])
+    if result.success:
+        return MonthResult(month, Outcome.PUBLISHED, run_id)
+    run = instance.get_run_by_id(run_id)
+    if run is not None and run.tags.get(REJECTED_TAG) == "true":
+        return MonthResult(month, Outcome.REJECTED, run_id, messages)
+    if failed_checks:
+        return MonthResult(month, Outcome.BLOCKED, run_id, messages, failed_checks)
+    return MonthResult(month, Outcome.ERROR, run_id, messages)
+
+
+def run_month(month: str, instance: DagsterInstance, log_dir: Path) -> MonthResult:
+    """Run every stage for one extract month (partition key 'YYYY-MM').
+
+    The terminal shows one line per stage (the progress logger, on stderr); the full output of
+    the run (dbt's included) goes to a log file under ``log_dir``, also kept in the Dagster event log.
+    """
+    from dagster_project.definitions import MONTHLY_JOB, defs
+
+    job = defs.resolve_job_def(MONTHLY_JOB)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = log_dir / f"{month}.log"
+    with log_file.open("a", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        result = job.execute_in_process(
+            partition_key=month,
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"progress": {}}},
+            tags={LAUNCHED_BY_TAG: "cli", PID_TAG: str(os.getpid())},
+        )
+    outcome = classify(result, instance, month)
+    outcome.log_file = log_file
+    return outcome
+
+
+def exit_code(results: list[MonthResult]) -> int:
+    """0 if every month published; else 2 if any was rejected, 3 if any blocked, 1 on other errors."""
+    outcomes = {r.outcome for r in results}
+    for outcome in (Outcome.ERROR, Outcome.REJECTED, Outcome.BLOCKED):
+        if outcome in outcomes:
+            return outcome.value
+    return 0

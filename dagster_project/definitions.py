@@ -1,0 +1,38 @@
+"""The Dagster code location: thin wiring of the stages (ingest -> dbt build -> checks -> publish)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from dagster_project.checks.assets import quality_checks
+from dagster_project.cli.progress import progress_logger
+from dagster_project.ingest.assets import ssd_extract
+from dagster_project.ingest.automation import build_automation
+from dagster_project.models.dbt import csc_dbt_models, dbt_resource
+from dagster_project.partitions import monthly_partitions
+from dagster_project.publish.assets import published_scorecard
+from dagster_project.resources import WarehouseResource
+
+MONTHLY_JOB = "csc_monthly"
+
+# One run = one extract month, every stage. Steps run in one process, one after another: DuckDB
+# has a single writer, and the warehouse_writer pool (limit 1) keeps runs from overlapping.
+csc_monthly = dg.define_asset_job(
+    MONTHLY_JOB,
+    selection=dg.AssetSelection.all(),
+    partitions_def=monthly_partitions,
+    executor_def=dg.in_process_executor,
+    description="Ingest the month's extract, build the warehouse, run the checks, publish.",
+)
+
+new_extract_sensor, monthly_schedule = build_automation(csc_monthly)
+
+defs = dg.Definitions(
+    assets=[ssd_extract, csc_dbt_models, published_scorecard],
+    asset_checks=quality_checks,
+    jobs=[csc_monthly],
+    sensors=[new_extract_sensor],
+    schedules=[monthly_schedule],
+    resources={"warehouse": WarehouseResource.from_env(), "dbt": dbt_resource()},
+    loggers={"progress": progress_logger},
+)

@@ -1,0 +1,123 @@
+"""The dbt project as Dagster assets: one ``dbt build`` per extract month.
+
+``dbt build`` (not run + test) so that a failing test stops the models downstream of it; every
+dbt test becomes a Dagster asset check, blocking when its severity is ``error``. The argument
+builder is a pure function, unit-tested.
+"""
+
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+from filelock import FileLock
+
+from dagster_project.partitions import monthly_partitions
+from dagster_project.resources import WarehouseResource
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DBT_DIR = REPO_ROOT / "dbt"
+SEEDS_DIR = REPO_ROOT / "seeds"
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+WAREHOUSE_DB_ENV = "CSC_WAREHOUSE_DB"
+WRITER_POOL = "warehouse_writer"
+
+
+def month_start(partition_key: str) -> str:
+    """'2023-07' (a partition key) -> '2023-07-01', the value of dbt's ``extract_month`` var."""
+    return f"{partition_key[:7]}-01"
+
+
+def dbt_build_args(partition_key: str) -> list[str]:
+    """The dbt command for one extract month.
+
+    dbt unit tests check the models' logic, not the month's data: they run in the test suite
+    (tests/test_dbt_project.py), not in every production build.
+    """
+    return [
+        "build",
+        "--vars", json.dumps({"extract_month": month_start(partition_key)}),
+        "--exclude-resource-type", "unit_test",
+    ]
+
+
+def _newest_source_mtime(project_dir: Path, seeds_dir: Path) -> float:
+    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    for sub in ("models", "macros", "tests"):
+        files += [p for p in (project_dir / sub).rglob("*") if p.is_file()]
+    files += [p for p in seeds_dir.rglob("*") if p.is_file()]
+    return max((p.stat().st_mtime for p in files if p.exists()), default=0.0)
+
+
+def manifest_is_stale(manifest: Path, project_dir: Path = DBT_DIR, seeds_dir: Path = SEEDS_DIR) -> bool:
+    """True when the manifest is missing or older than any file of the dbt project."""
+    return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(project_dir, seeds_dir)
+
+
+def prepare_manifest(project: DbtProject) -> Path:
+    """Run ``dbt parse`` when the manifest is missing or stale (serialised across processes).
+
+    ``dbt parse`` never opens the warehouse file, so it is safe while a run is writing.
+    """
+    manifest = project.manifest_path
+    with FileLock(str(project.project_dir / ".parse.lock")):
+        if manifest_is_stale(manifest, Path(project.project_dir)):
+            subprocess.run(
+                [DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", str(project.project_dir)],
+                cwd=project.project_dir,
+                check=True,
+                env={**os.environ, "DBT_TARGET": "lint"},
+            )
+            manifest.touch()
+    return manifest
+
+
+dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+prepare_manifest(dbt_project)
+
+
+class CscDbtTranslator(DagsterDbtTranslator):
+    """Groups dbt assets by layer (staging, intermediate, marts) and area."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        if dbt_resource_props.get("resource_type") == "seed":
+            return "reference"
+        layer = fqn[1] if len(fqn) > 2 else "dbt"
+        return layer
+
+
+translator = CscDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    partitions_def=monthly_partitions,
+    dagster_dbt_translator=translator,
+    pool=WRITER_POOL,
+    backfill_policy=dg.BackfillPolicy.multi_run(1),  # months run one by one, in order
+)
+def csc_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    """Build staging, intermediate and marts for the extract month of this partition."""
+    os.environ[WAREHOUSE_DB_ENV] = str(warehouse.paths.work_db)
+    target = warehouse.paths.dbt_target / context.run_id[:8]
+    yield from dbt.cli(dbt_build_args(context.partition_key), context=context, target_path=target).stream()
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_DIR), dbt_executable=DBT_EXECUTABLE)

@@ -1,0 +1,34 @@
+"""The publish stage as a Dagster asset: runs only when everything upstream built and passed."""
+
+
+import dagster as dg
+
+from dagster_project.contract import parse_month
+from dagster_project.models.dbt import WRITER_POOL, csc_dbt_models
+from dagster_project.partitions import monthly_partitions
+from dagster_project.publish.wap import publish_month
+from dagster_project.resources import WarehouseResource
+
+
+@dg.asset(
+    key=["published", "scorecard"],
+    group_name="publish",
+    deps=[csc_dbt_models],
+    partitions_def=monthly_partitions,
+    pool=WRITER_POOL,
+    backfill_policy=dg.BackfillPolicy.multi_run(1),
+    kinds={"duckdb", "csv"},
+    description="The month's published scorecard and the analysts' warehouse (write-audit-publish).",
+)
+def published_scorecard(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    month = parse_month(context.partition_key)
+    context.log.info(f"[{context.partition_key}] publish: writing {warehouse.paths.published_dir}")
+    with warehouse.connect() as con:
+        published = publish_month(con, warehouse.paths, month, context.run_id)
+    return dg.MaterializeResult(
+        metadata={
+            "month_dir": dg.MetadataValue.path(str(published.month_dir)),
+            "warehouse": dg.MetadataValue.path(str(published.warehouse)) if published.warehouse else "unchanged",
+            "tables_published": len(published.tables),
+        }
+    )

@@ -1,0 +1,69 @@
+"""Where a warehouse lives and which months exist: the settings every stage shares.
+
+A *home* directory holds everything one warehouse needs (docs/architecture.md, "Home directory").
+It comes from ``$CSC_WAREHOUSE_HOME`` (the CLI sets it from ``--home``), default ``./warehouse``;
+the extracts root comes from ``$CSC_EXTRACTS_DIR`` (CLI ``--extracts``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+HOME_ENV = "CSC_WAREHOUSE_HOME"
+EXTRACTS_ENV = "CSC_EXTRACTS_DIR"
+FIRST_MONTH_ENV = "CSC_FIRST_MONTH"
+DEFAULT_FIRST_MONTH = "2015-01"
+MONTH_FMT = "%Y-%m"
+
+
+@dataclass(frozen=True)
+class HomePaths:
+    """The layout of a warehouse home directory."""
+
+    home: Path
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.home / "work"
+
+    @property
+    def work_db(self) -> Path:
+        return self.work_dir / "warehouse.duckdb"
+
+    @property
+    def dbt_target(self) -> Path:
+        return self.work_dir / "dbt-target"
+
+    @property
+    def published_dir(self) -> Path:
+        return self.home / "published"
+
+    @property
+    def published_db(self) -> Path:
+        return self.published_dir / "warehouse.duckdb"
+
+    def published_month_dir(self, month: date) -> Path:
+        return self.published_dir / month.strftime(MONTH_FMT)
+
+    def work_month_dir(self, month: date) -> Path:
+        """Working outputs of a month's latest run (kept for blocked runs too)."""
+        return self.work_dir / "runs" / month.strftime(MONTH_FMT)
+
+
+def home_from_env() -> Path:
+    return Path(os.environ.get(HOME_ENV, "warehouse")).resolve()
+
+
+def extracts_from_env() -> Path:
+    return Path(os.environ.get(EXTRACTS_ENV, "extracts")).resolve()
+
+
+def first_month_from_env() -> str:
+    return os.environ.get(FIRST_MONTH_ENV, DEFAULT_FIRST_MONTH)

@@ -1,0 +1,43 @@
+"""Shared helpers for tests that run the real pipeline through the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+CLI = str(Path(sys.executable).parent / "csc-warehouse")
+
+
+def cli(*args: str, env: dict | None = None, timeout: int = 1200) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def generate(out: Path, first: str, last: str, *, scale: float = 0.1, seed: int = 7,
+             inject: tuple[str, ...] = ()) -> None:
+    args = ["generate", "--out", str(out), "--first", first, "--last", last,
+            "--scale", str(scale), "--seed", str(seed)]
+    for fault in inject:
+        args += ["--inject", fault]
+    res = cli(*args)
+    assert res.returncode == 0, res.stderr
+
+
+def run(extracts: Path, home: Path, *selection: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return cli("run", "--extracts", str(extracts), "--home", str(home), *selection, env=env)
+
+
+def published_hashes(home: Path) -> dict[str, str]:
+    """sha256 of every file under <home>/published (the bytes analysts and committees see)."""
+    root = home / "published"
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def copy_home(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, symlinks=True)
+    return dst

@@ -1,0 +1,68 @@
+"""The code location loads, wires every stage into one job, and builds the right dbt command."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+
+from dagster_project.models.dbt import dbt_build_args, manifest_is_stale, month_start
+
+
+def test_definitions_load():
+    from dagster_project.definitions import defs
+
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_monthly_job_covers_ingest_models_and_publish():
+    from dagster_project.definitions import MONTHLY_JOB, defs
+
+    job = defs.resolve_job_def(MONTHLY_JOB)
+    keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+    assert {"raw/ssd_contacts", "raw/quarantine", "fct_contacts", "fct_scorecard", "published/scorecard"} <= keys
+
+
+def test_dbt_sources_are_the_ingest_assets():
+    from dagster_project.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    stg = dg.AssetKey(["staging", "stg_ssd__contacts"])
+    assert dg.AssetKey(["raw", "ssd_contacts"]) in graph.get(stg).parent_keys
+
+
+def test_dbt_tests_are_blocking_asset_checks():
+    from dagster_project.definitions import defs
+
+    checks = [spec for a in defs.resolve_asset_graph().assets_defs for spec in a.check_specs]
+    dbt_checks = [c for c in checks if c.asset_key == dg.AssetKey("fct_scorecard")]
+    assert dbt_checks, "fct_scorecard has dbt tests"
+    assert any(c.blocking for c in dbt_checks)
+
+
+def test_dbt_build_args_pass_the_extract_month():
+    assert month_start("2023-07") == "2023-07-01"
+    args = dbt_build_args("2023-07")
+    assert args[:2] == ["build", "--vars"]
+    assert json.loads(args[2]) == {"extract_month": "2023-07-01"}
+    assert args[3:] == ["--exclude-resource-type", "unit_test"]
+
+
+def test_manifest_staleness(tmp_path):
+    project = tmp_path / "dbt"
+    (project / "models").mkdir(parents=True)
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (project / "dbt_project.yml").write_text("name: x")
+    manifest = project / "target" / "manifest.json"
+    assert manifest_is_stale(manifest, project, seeds)
+    manifest.parent.mkdir()
+    manifest.write_text("{}")
+    assert not manifest_is_stale(manifest, project, seeds)
+    import os
+    import time
+
+    later = time.time() + 10
+    (project / "models" / "m.sql").write_text("select 1")
+    os.utime(project / "models" / "m.sql", (later, later))
+    assert manifest_is_stale(manifest, project, seeds)
