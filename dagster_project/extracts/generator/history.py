@@ -1,0 +1,130 @@
+"""The whole simulated history, once: every record with its dates, when it was recorded and (for
+merged duplicate children) when it disappeared. Monthly extracts are filters over it
+(:mod:`snapshot`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from dagster_project.contract import TABLES, TABLES_BY_NAME
+from dagster_project.extracts.generator.care import simulate_care
+from dagster_project.extracts.generator.codes import code_index
+from dagster_project.extracts.generator.dates import NEVER, from_day_number
+from dagster_project.extracts.generator.frontdoor import (
+    add_private_fostering,
+    contacts_table,
+    simulate_front_door,
+)
+from dagster_project.extracts.generator.leavers import care_leavers, leaver_cohort
+from dagster_project.extracts.generator.missing import simulate_missing
+from dagster_project.extracts.generator.people import build_persons
+from dagster_project.extracts.generator.protection import build_protection_tables
+from dagster_project.extracts.generator.randomness import Streams
+from dagster_project.extracts.generator.rowcache import ROW, RenderedRows
+from dagster_project.extracts.generator.snapshot import in_window, settled, snapshot_tables
+from dagster_project.extracts.generator.timeline import Extract, Timeline
+from dagster_project.extracts.generator.writer import cache_table
+
+# Tables rendered once and then copied line by line into each month (rowcache): all but the care
+# leavers, whose rows are current state computed per extract.
+CACHED = tuple(t.name for t in TABLES if t.name != "ssd_care_leavers")
+
+# Tables nothing refers to (or whose older rows no in-window row can need): rows already outside
+# the first extract's window can never appear and are dropped to save memory.
+PRUNABLE = (
+    "ssd_contacts",
+    "ssd_cin_assessments",
+    "ssd_cp_reviews",
+    "ssd_cla_reviews",
+    "ssd_missing",
+    "ssd_legal_status",
+    "ssd_cla_episodes",
+    "ssd_cla_placement",
+)
+
+
+@dataclass(frozen=True)
+class History:
+    streams: Streams
+    tables: dict[str, pl.DataFrame]  # every contract table but persons and care leavers
+    persons: pl.DataFrame  # with internal _birth and _removed
+    leavers: pl.DataFrame  # care-leaver cohort (person ids)
+
+    def render_caches(self, directory: Path) -> dict[str, RenderedRows]:
+        """Render the big tables' history once (files in ``directory``)."""
+        frames = self.tables | {"ssd_person": self.persons}
+        return {name: cache_table(settled(name, frames[name]), directory / f"{name}.rows") for name in CACHED}
+
+    def snapshot(self, extract: Extract) -> dict[str, pl.DataFrame]:
+        """Every contract table as extract ``extract`` shows it."""
+        leavers = care_leavers(self.streams, self.leavers, extract)
+        return snapshot_tables(self.tables, self.persons, leavers, extract.day, extract.window_start)
+
+
+def simulate_history(timeline: Timeline, seed: int, scale: float) -> History:
+    """Simulate every stage once. Each stage's inputs are released as soon as its tables are built
+    (``del``), which keeps peak memory close to the size of the finished history."""
+    streams = Streams(seed)
+    window_start = timeline.first_window_start
+    front_door = simulate_front_door(streams, timeline, scale, person_offset=0)
+    fd_contacts, fd_paths, fd_children = front_door.contacts, front_door.paths, front_door.children
+    del front_door
+    offset = int(fd_children["_person"].max() or 0) + 1 if fd_children.height else 0
+    care = simulate_care(streams, timeline, scale, person_offset=offset)
+    tables = dict(care.tables)
+    periods, care_children = care.periods, care.children
+    drafts = pl.concat([fd_contacts, care.entry_contacts], how="vertical_relaxed")
+    entry_paths = care.entry_paths
+    del care, fd_contacts
+    drafts = add_private_fostering(streams, drafts.filter(pl.col("day") >= window_start), scale=scale)
+    tables["ssd_contacts"] = contacts_table(drafts)
+    del drafts
+    paths = pl.concat([pl.DataFrame(fd_paths), pl.DataFrame(entry_paths)], how="diagonal_relaxed")
+    del fd_paths, entry_paths
+    tables |= build_protection_tables(paths.filter(pl.col("close") >= window_start), streams)
+    del paths
+    tables["ssd_missing"] = simulate_missing(streams, timeline, scale, periods, fd_children)
+    cohort = leaver_cohort(streams, periods)
+    persons, id_of = build_persons(streams, _children(fd_children, care_children), _deaths(periods, cohort))
+    del periods, fd_children, care_children
+    tables = {name: _with_person_ids(frame, name, id_of) for name, frame in tables.items()}
+    tables = _pruned(tables, from_day_number(window_start), from_day_number(timeline.extracts[0].day))
+    tables = {name: frame.with_row_index(ROW) if name in CACHED else frame for name, frame in tables.items()}
+    cohort = cohort.with_columns(_person=pl.Series(id_of[cohort["_person"].to_numpy()].astype(np.int32)))
+    return History(streams, tables, persons.with_row_index(ROW), cohort)
+
+
+def _children(front_door: pl.DataFrame, care: pl.DataFrame) -> pl.DataFrame:
+    """Every child of the register; only front-door children can be merged duplicates."""
+    return pl.concat(
+        [front_door.with_columns(removable=pl.lit(True)), care.with_columns(removable=pl.lit(False))],
+        how="vertical_relaxed",
+    )
+
+
+def _deaths(periods: pl.DataFrame, cohort: pl.DataFrame) -> pl.DataFrame:
+    """Children who died in care (ceased reason E2) and care leavers who died later."""
+    in_care = periods.filter(pl.col("reason") == int(code_index("cla_ceased_reason", ["E2"])[0]))
+    later = cohort.filter(pl.col("died") < NEVER)
+    return pl.concat(
+        [in_care.select("_person", day="end"), later.select("_person", day="died")], how="vertical_relaxed"
+    )
+
+
+def _with_person_ids(frame: pl.DataFrame, name: str, id_of: np.ndarray) -> pl.DataFrame:
+    column = TABLES_BY_NAME[name].person_column
+    return frame.with_columns(pl.Series(column, id_of[frame[column].to_numpy()].astype(np.int32)))
+
+
+def _pruned(
+    tables: dict[str, pl.DataFrame], window_start: date, first_extract: date
+) -> dict[str, pl.DataFrame]:
+    return {
+        name: frame.filter(in_window(name, first_extract, window_start)) if name in PRUNABLE else frame
+        for name, frame in tables.items()
+    }
