@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from dagster_project.checks.assets import quality_checks
 from dagster_project.cli.progress import progress_logger
 from dagster_project.ingest.assets import ssd_extract
 from dagster_project.ingest.automation import build_automation
@@ -29,7 +28,6 @@ new_extract_sensor, monthly_schedule = build_automation(csc_monthly)
 
 defs = dg.Definitions(
     assets=[ssd_extract, csc_dbt_models, published_scorecard],
-    asset_checks=quality_checks,
     jobs=[csc_monthly],
     sensors=[new_extract_sensor],
     schedules=[monthly_schedule],
