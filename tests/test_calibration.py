@@ -20,7 +20,7 @@ from dagster_project.ingest.load import load_extract
 from dagster_project.settings import HomePaths
 from tests.pipeline_helpers import generate, run
 
-pytestmark = pytest.mark.xdist_group("calibration")
+pytestmark = pytest.mark.xdist_group(name="calibration")
 
 BRADFORD_RANGES = {
     "contacts": (2600, 3800),

@@ -14,7 +14,7 @@ import pytest
 
 from tests.pipeline_helpers import CLI, copy_home, generate, published_hashes, run
 
-pytestmark = pytest.mark.xdist_group("wap")
+pytestmark = pytest.mark.xdist_group(name="wap")
 
 
 @pytest.fixture(scope="module")
