@@ -26,7 +26,8 @@ def stage_of(step_key: str | None) -> str:
 
 class ProgressHandler(logging.Handler):
     def __init__(self, stream=None) -> None:
-        super().__init__(logging.INFO)
+        # Dagster logs step events (STEP_START, ...) at DEBUG: take everything and filter here.
+        super().__init__(logging.DEBUG)
         self.stream = stream or sys.stderr
 
     def _month(self, meta: dict) -> str:
@@ -64,7 +65,7 @@ class ProgressHandler(logging.Handler):
 @dg.logger(description="One line per stage and month on stderr, and every failed check.")
 def progress_logger(_init_context: dg.InitLoggerContext) -> logging.Logger:
     log = logging.getLogger("csc_warehouse.progress")
-    log.setLevel(logging.INFO)
+    log.setLevel(logging.DEBUG)
     log.propagate = False
     if not any(isinstance(h, ProgressHandler) for h in log.handlers):
         log.addHandler(ProgressHandler())
