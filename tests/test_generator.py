@@ -153,9 +153,7 @@ def _journey_rules(frames: dict[str, pl.DataFrame]) -> list[str]:
     )
     if icpc.filter(as_date("icpc_icpc_date") < as_date("s47e_s47_start_date")).height:
         out.append("ICPC before its S47 (8615)")
-    weekday = frames["ssd_initial_cp_conference"].select(as_date("icpc_icpc_date").dt.weekday())[
-        "icpc_icpc_date"
-    ]
+    weekday = frames["ssd_initial_cp_conference"].select(as_date("icpc_icpc_date").dt.weekday())["icpc_icpc_date"]
     if (weekday > 5).any():
         out.append("ICPC on a weekend (8875)")
     return out
@@ -203,9 +201,7 @@ def test_every_table_has_rows_and_codes_cover_the_lists(tables: dict[str, dict[s
         "clap_cla_placement_provider"
     ]
     assert providers.is_in(["PR4", "PR5"]).any()
-    assert {"S", "L", "P", "T", "B"} <= set(
-        last["ssd_cla_episodes"]["clae_cla_episode_start_reason"].to_list()
-    )
+    assert {"S", "L", "P", "T", "B"} <= set(last["ssd_cla_episodes"]["clae_cla_episode_start_reason"].to_list())
     assert "X1" in last["ssd_cla_episodes"]["clae_cla_episode_ceased_reason"].to_list()
     statuses = set(last["ssd_legal_status"]["lega_legal_status"].to_list())
     assert statuses & {"V3", "V4"} and {"C1", "C2", "V2"} <= statuses
@@ -215,9 +211,7 @@ def test_every_table_has_rows_and_codes_cover_the_lists(tables: dict[str, dict[s
 def test_temporary_placements_return_to_the_same_placement(
     tables: dict[str, dict[str, pl.DataFrame]],
 ) -> None:
-    placements = tables[MONTHS[-1]]["ssd_cla_placement"].sort(
-        ["clap_person_id", "clap_cla_placement_start_date"]
-    )
+    placements = tables[MONTHS[-1]]["ssd_cla_placement"].sort(["clap_person_id", "clap_cla_placement_start_date"])
     around = placements.with_columns(
         before=pl.col("clap_cla_placement_urn").shift(1).over("clap_person_id"),
         after=pl.col("clap_cla_placement_urn").shift(-1).over("clap_person_id"),
@@ -235,10 +229,7 @@ def test_identifying_extras_are_present_and_synthetic(tables: dict[str, dict[str
     assert persons["pers_upn"].drop_nulls().str.contains(r"^[A-Z]\d{12}$").all()
     assert persons["pers_forename"].null_count() == 0 and persons["pers_surname"].null_count() == 0
     postcodes = last["ssd_cla_placement"]["clap_cla_placement_postcode"].drop_nulls()
-    assert (
-        postcodes.str.contains(r"^[A-Z]{1,2}\d{1,2} \d[A-Z]{2}$").all()
-        and postcodes.str.starts_with("BD").any()
-    )
+    assert postcodes.str.contains(r"^[A-Z]{1,2}\d{1,2} \d[A-Z]{2}$").all() and postcodes.str.starts_with("BD").any()
     comments = last["ssd_contacts"]["cont_contact_outcome_json"].map_elements(
         lambda text: json.loads(text)["COMMENTS"], return_dtype=pl.String
     )
@@ -265,9 +256,7 @@ def test_manifest_matches_the_files(extracts: tuple[Path, GenerateReport]) -> No
             assert entry["rows"] == read_table(folder, name.removesuffix(".csv")).height
             total += entry["rows"]
     assert report.rows_written == total
-    assert report.table_rows == {
-        t.name: manifest_of(root / MONTHS[-1])["files"][t.file_name]["rows"] for t in TABLES
-    }
+    assert report.table_rows == {t.name: manifest_of(root / MONTHS[-1])["files"][t.file_name]["rows"] for t in TABLES}
 
 
 def test_files_are_utf8_with_rfc4180_quoting(extracts: tuple[Path, GenerateReport]) -> None:
@@ -301,11 +290,7 @@ def test_late_records_and_removals_across_months(
     assert new_ids.height > 0, "no contact dated in October first appears in November's extract"
     assert (new_ids.select(as_date("cont_contact_date"))["cont_contact_date"] <= extract_date).all()
     window_start = date(2017, 11, 30)
-    recent = (
-        earlier["ssd_contacts"]
-        .filter(as_date("cont_contact_date") >= window_start)["cont_person_id"]
-        .unique()
-    )
+    recent = earlier["ssd_contacts"].filter(as_date("cont_contact_date") >= window_start)["cont_person_id"].unique()
     gone = recent.filter(~recent.is_in(later["ssd_person"]["pers_person_id"].implode()))
     assert gone.len() > 0, "no person present in October disappears from November"
     for table in TABLES:
@@ -348,8 +333,7 @@ def test_window_keeps_only_recent_or_open_records(
     old_referrals = frames["ssd_cin_episodes"].filter(as_date("cine_close_date") < window_start)
     assert old_referrals["cine_referral_id"].is_in(referenced.implode()).all()
     open_long = frames["ssd_cla_episodes"].filter(
-        pl.col("clae_cla_episode_ceased_date").is_null()
-        & (as_date("clae_cla_episode_start_date") < window_start)
+        pl.col("clae_cla_episode_ceased_date").is_null() & (as_date("clae_cla_episode_start_date") < window_start)
     )
     assert open_long.height > 0, "children in care since before the window are kept"
 
@@ -359,9 +343,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     for label, seed in (("a", 11), ("b", 11), ("c", 12)):
         out = tmp_path / label
         generate(out, date(2023, 11, 1), date(2023, 12, 1), seed=seed, scale=0.05)
-        runs[label] = {
-            p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()
-        }
+        runs[label] = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     assert runs["a"] == runs["b"]
     assert runs["a"].keys() == runs["c"].keys()
     assert all(runs["a"][k] != runs["c"][k] for k in runs["a"] if k.endswith("contacts.csv"))
@@ -446,9 +428,7 @@ def test_overlapping_placements(faulty: dict[str, Path]) -> None:
 def test_missing_end_before_start(faulty: dict[str, Path]) -> None:
     missing = read_table(faulty["rows"], "ssd_missing")
     ended = missing.filter(pl.col("miss_missing_episode_end_date").is_not_null())
-    backwards = ended.filter(
-        as_date("miss_missing_episode_end_date") < as_date("miss_missing_episode_start_date")
-    )
+    backwards = ended.filter(as_date("miss_missing_episode_end_date") < as_date("miss_missing_episode_start_date"))
     assert 0.04 * ended.height <= backwards.height <= 0.06 * ended.height
 
 
@@ -476,9 +456,7 @@ def test_truncated_table(faulty: dict[str, Path]) -> None:
     assert cut.height == round(0.4 * clean)
     content = manifest_of(faulty["files"])["files"]["ssd_contacts.csv"]
     assert content["rows"] == cut.height
-    assert (
-        content["sha256"] == hashlib.sha256((faulty["files"] / "ssd_contacts.csv").read_bytes()).hexdigest()
-    )
+    assert content["sha256"] == hashlib.sha256((faulty["files"] / "ssd_contacts.csv").read_bytes()).hexdigest()
 
 
 def test_missing_column(faulty: dict[str, Path]) -> None:
@@ -523,3 +501,18 @@ def test_care_leavers_hold_current_state_that_changes(tables: dict[str, dict[str
     assert both.height > 0.8 * before.height
     changed = pl.any_horizontal(pl.col(c) != pl.col(f"{c}_next") for c in columns)
     assert 0 < both.filter(changed).height < both.height
+
+
+def test_every_new_placement_changes_something(tables: dict[str, dict[str, pl.DataFrame]]) -> None:
+    """Consecutive placements of a child differ (type, provider, URN or postcode) unless a temporary
+    placement lies between them."""
+    placements = tables[MONTHS[-1]]["ssd_cla_placement"].sort(["clap_cla_id", "clap_cla_placement_start_date"])
+    keys = [
+        "clap_cla_placement_type",
+        "clap_cla_placement_provider",
+        "clap_cla_placement_urn",
+        "clap_cla_placement_postcode",
+    ]
+    previous = placements.with_columns(pl.col(keys).shift(1).over("clap_cla_id").name.suffix("_prev"))
+    identical = previous.filter(pl.all_horizontal(pl.col(k).eq_missing(pl.col(f"{k}_prev")) for k in keys))
+    assert identical.height == 0

@@ -40,39 +40,27 @@ def _some(rng: np.random.Generator, n: int, share: float = SHARE, of: int | None
     when there are rows)."""
     chosen = np.zeros(n, dtype=bool)
     if n:
-        chosen[
-            rng.choice(n, size=min(n, max(1, round(share * (n if of is None else of)))), replace=False)
-        ] = True
+        chosen[rng.choice(n, size=min(n, max(1, round(share * (n if of is None else of)))), replace=False)] = True
     return chosen
 
 
-def _duplicate_contacts(
-    frames: dict[str, pl.DataFrame], month: tuple[date, date], rng: np.random.Generator
-) -> None:
+def _duplicate_contacts(frames: dict[str, pl.DataFrame], month: tuple[date, date], rng: np.random.Generator) -> None:
     contacts = frames["ssd_contacts"]
     dated = contacts.filter(pl.col("cont_contact_date").is_between(*month))
     next_id = int(contacts["cont_contact_id"].max() or 0) + 1
-    copies = dated.with_columns(
-        cont_contact_id=pl.Series(np.arange(next_id, next_id + dated.height, dtype=np.int64))
-    )
+    copies = dated.with_columns(cont_contact_id=pl.Series(np.arange(next_id, next_id + dated.height, dtype=np.int64)))
     frames["ssd_contacts"] = pl.concat([contacts, copies.cast(contacts.schema)])
 
 
-def _truncated_table(
-    frames: dict[str, pl.DataFrame], month: tuple[date, date], rng: np.random.Generator
-) -> None:
+def _truncated_table(frames: dict[str, pl.DataFrame], month: tuple[date, date], rng: np.random.Generator) -> None:
     frames["ssd_contacts"] = frames["ssd_contacts"].head(round(0.4 * frames["ssd_contacts"].height))
 
 
-def _missing_column(
-    frames: dict[str, pl.DataFrame], month: tuple[date, date], rng: np.random.Generator
-) -> None:
+def _missing_column(frames: dict[str, pl.DataFrame], month: tuple[date, date], rng: np.random.Generator) -> None:
     frames["ssd_contacts"] = frames["ssd_contacts"].drop("cont_contact_source_code")
 
 
-def _unparseable_dates(
-    frames: dict[str, pl.DataFrame], month: tuple[date, date], rng: np.random.Generator
-) -> None:
+def _unparseable_dates(frames: dict[str, pl.DataFrame], month: tuple[date, date], rng: np.random.Generator) -> None:
     contacts = frames["ssd_contacts"]
     bad = _some(rng, contacts.height)
     text = np.array(BAD_DATES)[rng.integers(0, len(BAD_DATES), contacts.height)]
@@ -98,8 +86,7 @@ def _overlapping_placements(
     chosen = current.filter(pl.Series(_some(rng, current.height, of=in_care["clap_person_id"].n_unique())))
     overlap_start = chosen.select(
         "_row",
-        new=pl.col("prev_start")
-        + pl.duration(days=(pl.col("prev_end") - pl.col("prev_start")).dt.total_days() // 2),
+        new=pl.col("prev_start") + pl.duration(days=(pl.col("prev_end") - pl.col("prev_start")).dt.total_days() // 2),
     )
     placements = placements.join(overlap_start, on="_row", how="left", maintain_order="left")
     frames["ssd_cla_placement"] = placements.with_columns(
@@ -117,20 +104,15 @@ def _missing_end_before_start(
     frames["ssd_missing"] = missing.with_columns(
         miss_missing_episode_end_date=pl.when(pl.Series(bad))
         .then(
-            pl.col("miss_missing_episode_start_date")
-            - pl.duration(days=pl.Series(rng.integers(1, 11, missing.height)))
+            pl.col("miss_missing_episode_start_date") - pl.duration(days=pl.Series(rng.integers(1, 11, missing.height)))
         )
         .otherwise(pl.col("miss_missing_episode_end_date"))
     )
 
 
-def _all_rhi_accepted(
-    frames: dict[str, pl.DataFrame], month: tuple[date, date], rng: np.random.Generator
-) -> None:
+def _all_rhi_accepted(frames: dict[str, pl.DataFrame], month: tuple[date, date], rng: np.random.Generator) -> None:
     missing = frames["ssd_missing"]
-    offered = pl.col("miss_missing_episode_end_date").is_between(*month) & (
-        pl.col("miss_missing_rhi_offered") == "Y"
-    )
+    offered = pl.col("miss_missing_episode_end_date").is_between(*month) & (pl.col("miss_missing_rhi_offered") == "Y")
     frames["ssd_missing"] = missing.with_columns(
         miss_missing_rhi_accepted=pl.when(offered)
         .then(pl.lit("Y").cast(missing["miss_missing_rhi_accepted"].dtype))

@@ -111,8 +111,7 @@ def check_period(manifest: Manifest, month: date) -> None:
         )
     if manifest.extract_date < manifest.period_end:
         raise ManifestError(
-            f"extract_date {manifest.extract_date.isoformat()} is before period_end "
-            f"{manifest.period_end.isoformat()}"
+            f"extract_date {manifest.extract_date.isoformat()} is before period_end {manifest.period_end.isoformat()}"
         )
 
 

@@ -152,9 +152,7 @@ def read_header(path: Path, month: date) -> tuple[str, ...]:
         with path.open(encoding="utf-8-sig", newline="") as f:
             raw = next(csv.reader(f), None)
     except UnicodeDecodeError as exc:
-        raise ExtractRejected(
-            month, path.name, f"is not valid UTF-8 ({exc.reason} at byte {exc.start})"
-        ) from exc
+        raise ExtractRejected(month, path.name, f"is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
     except (OSError, csv.Error) as exc:
         raise ExtractRejected(month, path.name, f"cannot be read: {exc}") from exc
     if not raw:
@@ -162,9 +160,7 @@ def read_header(path: Path, month: date) -> tuple[str, ...]:
     header = tuple(normalise_header(name, i) for i, name in enumerate(raw))
     duplicates = sorted({name for name in header if header.count(name) > 1})
     if duplicates:
-        raise ExtractRejected(
-            month, path.name, f"column {', '.join(duplicates)} appears more than once in the header"
-        )
+        raise ExtractRejected(month, path.name, f"column {', '.join(duplicates)} appears more than once in the header")
     return header
 
 

@@ -91,9 +91,7 @@ class Care:
     tables: dict[str, pl.DataFrame]  # episodes, legal statuses, placements, reviews (person as index)
 
 
-def simulate_care(
-    streams: Streams, timeline: Timeline, scale: float, person_offset: int, p: CareParams = CARE
-) -> Care:
+def simulate_care(streams: Streams, timeline: Timeline, scale: float, person_offset: int, p: CareParams = CARE) -> Care:
     periods = _draw_periods(streams, timeline, scale, p)
     periods = _assign_persons(periods, person_offset)
     periods = _assign_reasons(streams, periods, p)
@@ -102,9 +100,7 @@ def simulate_care(
     legal = build_legal_statuses(streams, periods, adoption_day)
     contacts, paths = _entry_journeys(streams, periods)
     tables = _care_tables(streams, periods, placements, legal, p)
-    first_seen = periods.group_by("_person", maintain_order=True).agg(
-        pl.col("start").min(), pl.col("dob").first()
-    )
+    first_seen = periods.group_by("_person", maintain_order=True).agg(pl.col("start").min(), pl.col("dob").first())
     entry = (
         pl.DataFrame({"_person": contacts["_person"], "first_contact": contacts["day"]})
         .group_by("_person", maintain_order=True)
@@ -290,9 +286,7 @@ def _ceased(code: str) -> int:
 
 def _adoption_days(placements: pl.DataFrame, n_periods: int) -> np.ndarray:
     day = np.full(n_periods, NO_DAY, dtype=np.int64)
-    adoption = placements.filter(
-        pl.col("type").is_in(code_index("placement_type", ["A3", "A4", "A5", "A6"]).tolist())
-    )
+    adoption = placements.filter(pl.col("type").is_in(code_index("placement_type", ["A3", "A4", "A5", "A6"]).tolist()))
     day[adoption["period"].to_numpy()] = adoption["start"].to_numpy()
     return day
 
@@ -341,9 +335,7 @@ def _referral_close_reason(reason: np.ndarray) -> np.ndarray:
         mapping[code] = "RC4"
     out = np.full(len(reason), code_index("cin_close_reason", ["RC7"])[0])
     for ceased, closed in mapping.items():  # loop over reason codes
-        out[reason == code_index("cla_ceased_reason", [ceased])[0]] = code_index(
-            "cin_close_reason", [closed]
-        )[0]
+        out[reason == code_index("cla_ceased_reason", [ceased])[0]] = code_index("cin_close_reason", [closed])[0]
     return out
 
 
@@ -409,9 +401,7 @@ def _episodes(placements: pl.DataFrame, legal: pl.DataFrame, periods: pl.DataFra
     points = points.with_columns(rne=rne, placement_id=pl.col("placement_id").forward_fill().over("period"))
     last = (points["period"].shift(-1) != points["period"]).fill_null(True)
     period_end = pl.Series(periods["end"].to_numpy())[points["period"].to_numpy()]
-    return points.with_columns(
-        end=pl.when(last).then(period_end).otherwise(pl.col("start").shift(-1)), last=last
-    )
+    return points.with_columns(end=pl.when(last).then(period_end).otherwise(pl.col("start").shift(-1)), last=last)
 
 
 def _episode_table(episodes: pl.DataFrame, periods: pl.DataFrame) -> pl.DataFrame:
@@ -461,16 +451,12 @@ def _placement_table(placements: pl.DataFrame, periods: pl.DataFrame) -> pl.Data
             "clap_person_id": periods["_person"].to_numpy()[period],
             "clap_cla_placement_start_date": date_column(placements["start"]),
             "clap_cla_placement_type": code_column("placement_type", placements["type"].to_numpy()),
-            "clap_cla_placement_provider": code_column(
-                "placement_provider", placements["provider"].to_numpy()
-            ),
+            "clap_cla_placement_provider": code_column("placement_provider", placements["provider"].to_numpy()),
             "clap_cla_placement_urn": "SC" + placements["urn"].cast(pl.String),
             "clap_cla_placement_postcode": postcode_column(placements["postcode"]),
             "clap_cla_placement_distance": placements["distance"],
             "clap_cla_placement_end_date": date_column(placements["end"]),
-            "clap_cla_placement_change_reason": code_column(
-                "placement_change_reason", placements["reason"].to_numpy()
-            ),
+            "clap_cla_placement_change_reason": code_column("placement_change_reason", placements["reason"].to_numpy()),
         }
     )
 

@@ -51,7 +51,7 @@ FLAG_BITS = {key: bit for bit, key in enumerate(CONTACT_OUTCOME_KEYS[:10])}
 class FrontDoor:
     contacts: pl.DataFrame  # draft contacts: _person, day, source, decision, flags, comment, rec
     paths: dict[str, np.ndarray]  # referral journeys (protection.draw_paths) + _person, source, rec
-    children: pl.DataFrame  # _person, dob, first_seen
+    children: pl.DataFrame  # _person, dob, first_seen, removed (merged duplicate: day; else NO_DAY)
 
 
 def simulate_front_door(
@@ -65,9 +65,7 @@ def simulate_front_door(
     drafts, paths = [], []
     for batch, lo in enumerate(range(0, len(start), BATCH_CHILDREN)):  # loop over batches of children
         hi = min(lo + BATCH_CHILDREN, len(start))
-        chain, day = _draw_contact_days(
-            streams, batch, start[lo:hi], dob[lo:hi], repeat[lo:hi], timeline.end, p
-        )
+        chain, day = _draw_contact_days(streams, batch, start[lo:hi], dob[lo:hi], repeat[lo:hi], timeline.end, p)
         chain, day, group = _thin_by_season(streams, batch, chain, day)
         contacts = _decide(streams, batch, chain, day, group, repeat[lo:hi][chain], p)
         np.minimum.at(first_seen, chain + lo, contacts["rec"])
@@ -82,10 +80,19 @@ def simulate_front_door(
             "_person": np.arange(len(start))[seen] + person_offset,
             "dob": dob[seen],
             "first_seen": first_seen[seen],
+            "removed": _merged_duplicates(streams, first_seen[seen], p),
         }
     )
     frame = pl.concat([pl.DataFrame(d) for d in drafts]).select("_person", pl.exclude("_person"))
     return FrontDoor(frame, {k: np.concatenate([p_[k] for p_ in paths]) for k in paths[0]}, children)
+
+
+def _merged_duplicates(streams: Streams, first_seen: np.ndarray, p: FrontDoorParams) -> np.ndarray:
+    """Day a child's record is merged into another (all its rows vanish); NO_DAY for most."""
+    rng = streams.rng("front-door", "duplicates")
+    n = len(first_seen)
+    merged = rng.random(n) < p.removed_share
+    return np.where(merged, first_seen + uniform_days(rng, *p.removal_lag_days, n), NO_DAY)
 
 
 def _compact(columns: dict[str, np.ndarray], keep: np.ndarray) -> dict[str, np.ndarray]:
@@ -134,9 +141,7 @@ def _draw_contact_days(
     return chain[keep], day[keep]
 
 
-def _thin_by_season(
-    streams: Streams, batch: int, chain: np.ndarray, day: np.ndarray
-) -> tuple[np.ndarray, ...]:
+def _thin_by_season(streams: Streams, batch: int, chain: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, ...]:
     """Keep each contact with its source's seasonal and weekday intensity (relative to the peak)."""
     rng = streams.rng("front-door", "season", batch)
     group = pick(rng, [g.share for g in SOURCE_GROUPS], len(day))
@@ -201,9 +206,7 @@ def _outcomes(u: np.ndarray, group: np.ndarray, factor: np.ndarray) -> np.ndarra
     refer = np.minimum(shares[:, 0] * factor, 0.95)
     rest = (1 - refer) / (1 - shares[:, 0])
     advice_to = refer + shares[:, 1] * rest
-    return np.select(
-        [u < refer, u < advice_to, u < advice_to + shares[:, 2] * rest], [REFERRAL, ADVICE, NFA], OTHER
-    )
+    return np.select([u < refer, u < advice_to, u < advice_to + shares[:, 2] * rest], [REFERRAL, ADVICE, NFA], OTHER)
 
 
 def _referral_state_loop(
@@ -232,9 +235,7 @@ def _referral_state_loop(
         ch = chain[rows]
         is_open = decision[rows] < open_until[ch]
         known = ~is_open & (decision[rows] - open_until[ch] < 365)
-        outcome[rows] = _outcomes(
-            u[rows], group[rows], factor[rows] * np.where(known, p.known_family_factor, 1.0)
-        )
+        outcome[rows] = _outcomes(u[rows], group[rows], factor[rows] * np.where(known, p.known_family_factor, 1.0))
         refer = outcome[rows] == REFERRAL
         new_rows = rows[refer & ~is_open]
         existing[rows[refer & is_open]] = True
@@ -276,17 +277,18 @@ def _outcome_flags(
 
 
 def add_private_fostering(
-    streams: Streams, drafts: pl.DataFrame, p: FrontDoorParams = FRONT_DOOR, scale: float = 1.0
+    streams: Streams, drafts: pl.DataFrame, merged: np.ndarray, p: FrontDoorParams = FRONT_DOOR, scale: float = 1.0
 ) -> pl.DataFrame:
-    """Flag a small, steady number of contacts a month as private fostering arrangements."""
+    """Flag a small, steady number of contacts a month as private fostering arrangements (never a
+    late-recorded contact, nor one of a child whose record is later merged away, so the monthly
+    count holds in every extract)."""
     rng = streams.rng("front-door", "private-fostering")
-    candidates = np.flatnonzero(~drafts["late"].to_numpy() & (rng.random(drafts.height) < 0.02))
+    stable = ~drafts["late"].to_numpy() & ~np.isin(drafts["_person"].to_numpy(), merged)
+    candidates = np.flatnonzero(stable & (rng.random(drafts.height) < 0.02))
     month = month_index(drafts["day"].to_numpy()[candidates])
     lo, hi = p.private_fostering_per_month
     unique = np.unique(month)
-    per_month = (
-        np.array([streams.rng("private-fostering", int(m)).integers(lo, hi + 1) for m in unique]) * scale
-    )
+    per_month = np.array([streams.rng("private-fostering", int(m)).integers(lo, hi + 1) for m in unique]) * scale
     rank = rank_in_group(month, rng)
     chosen = candidates[rank < np.round(per_month[np.searchsorted(unique, month)])]
     flags = drafts["flags"].to_numpy().copy()
@@ -320,9 +322,7 @@ def contacts_table(drafts: pl.DataFrame) -> pl.DataFrame:
             "cont_person_id": drafts["_person"],
             "cont_contact_date": date_column(drafts["day"]),
             "cont_contact_source_code": code_column("contact_source", drafts["source"].to_numpy()),
-            "cont_contact_outcome_json": outcome_json_column(
-                drafts["flags"].to_numpy(), drafts["comment"].to_numpy()
-            ),
+            "cont_contact_outcome_json": outcome_json_column(drafts["flags"].to_numpy(), drafts["comment"].to_numpy()),
             "cont_contact_decision_date": date_column(drafts["decision"]),
             "_rec": date_column(drafts["rec"]),
         }

@@ -27,6 +27,7 @@ from dagster_project.extracts.generator.protection import build_protection_table
 from dagster_project.extracts.generator.randomness import Streams
 from dagster_project.extracts.generator.rowcache import ROW, RenderedRows
 from dagster_project.extracts.generator.snapshot import in_window, settled, snapshot_tables
+from dagster_project.extracts.generator.tables import NO_DAY
 from dagster_project.extracts.generator.timeline import Extract, Timeline
 from dagster_project.extracts.generator.writer import cache_table
 
@@ -81,7 +82,8 @@ def simulate_history(timeline: Timeline, seed: int, scale: float) -> History:
     drafts = pl.concat([fd_contacts, care.entry_contacts], how="vertical_relaxed")
     entry_paths = care.entry_paths
     del care, fd_contacts
-    drafts = add_private_fostering(streams, drafts.filter(pl.col("day") >= window_start), scale=scale)
+    merged = fd_children.filter(pl.col("removed") > NO_DAY)["_person"].to_numpy()
+    drafts = add_private_fostering(streams, drafts.filter(pl.col("day") >= window_start), merged, scale=scale)
     tables["ssd_contacts"] = contacts_table(drafts)
     del drafts
     paths = pl.concat([pl.DataFrame(fd_paths), pl.DataFrame(entry_paths)], how="diagonal_relaxed")
@@ -100,9 +102,9 @@ def simulate_history(timeline: Timeline, seed: int, scale: float) -> History:
 
 
 def _children(front_door: pl.DataFrame, care: pl.DataFrame) -> pl.DataFrame:
-    """Every child of the register; only front-door children can be merged duplicates."""
+    """Every child of the register (only front-door children can be merged duplicates)."""
     return pl.concat(
-        [front_door.with_columns(removable=pl.lit(True)), care.with_columns(removable=pl.lit(False))],
+        [front_door, care.with_columns(removed=pl.lit(NO_DAY, pl.Int64))],
         how="vertical_relaxed",
     )
 
@@ -121,9 +123,7 @@ def _with_person_ids(frame: pl.DataFrame, name: str, id_of: np.ndarray) -> pl.Da
     return frame.with_columns(pl.Series(column, id_of[frame[column].to_numpy()].astype(np.int32)))
 
 
-def _pruned(
-    tables: dict[str, pl.DataFrame], window_start: date, first_extract: date
-) -> dict[str, pl.DataFrame]:
+def _pruned(tables: dict[str, pl.DataFrame], window_start: date, first_extract: date) -> dict[str, pl.DataFrame]:
     return {
         name: frame.filter(in_window(name, first_extract, window_start)) if name in PRUNABLE else frame
         for name, frame in tables.items()

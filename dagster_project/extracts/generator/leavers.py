@@ -77,9 +77,7 @@ def _positive(scores: np.ndarray, in_group: np.ndarray, share: float) -> np.ndar
     return positive
 
 
-def care_leavers(
-    streams: Streams, cohort: pl.DataFrame, extract: Extract, p: LeaverParams = LEAVERS
-) -> pl.DataFrame:
+def care_leavers(streams: Streams, cohort: pl.DataFrame, extract: Extract, p: LeaverParams = LEAVERS) -> pl.DataFrame:
     """The ssd_care_leavers table as at ``extract`` (person still an index)."""
     x = extract.day
     month_end = day_number(extract.period_end)
@@ -126,9 +124,7 @@ def care_leavers(
             "clea_care_leaver_accom_suitable": flag_column(positive["suitable"], alive),
             "clea_care_leaver_activity": code_column(
                 "care_leaver_activity",
-                np.where(
-                    alive, np.where(positive["eet"], c["eet_code"].to_numpy(), c["neet_code"].to_numpy()), -1
-                ),
+                np.where(alive, np.where(positive["eet"], c["eet_code"].to_numpy(), c["neet_code"].to_numpy()), -1),
             ),
         }
     )

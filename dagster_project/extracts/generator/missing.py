@@ -42,9 +42,7 @@ def _care_cells(periods: pl.DataFrame, m0: int, m1: int) -> pl.DataFrame:
     """Months a child aged 11-17 spends wholly in care (and the first 10 days of the next)."""
     periods = periods.filter(pl.col("short") == 0)
     start, end, dob = (periods[c].to_numpy() for c in ("start", "end", "dob"))
-    first = np.maximum.reduce(
-        [month_index(start - 1) + 1, month_index(birthday(dob, 11)) + 1, np.full(len(start), m0)]
-    )
+    first = np.maximum.reduce([month_index(start - 1) + 1, month_index(birthday(dob, 11)) + 1, np.full(len(start), m0)])
     last = np.minimum.reduce(
         [
             month_index(end - 10) - 1,
@@ -55,22 +53,16 @@ def _care_cells(periods: pl.DataFrame, m0: int, m1: int) -> pl.DataFrame:
     return _cells(periods["_person"].to_numpy(), first, last)
 
 
-def _home_cells(
-    rng: np.random.Generator, children: pl.DataFrame, m0: int, m1: int, p: MissingParams
-) -> pl.DataFrame:
+def _home_cells(rng: np.random.Generator, children: pl.DataFrame, m0: int, m1: int, p: MissingParams) -> pl.DataFrame:
     """Months a front-door teenager of the missing-prone pool could go missing from home."""
     pool = children.filter(pl.Series(rng.random(children.height) < p.home_pool_share))
     dob, seen = pool["dob"].to_numpy(), pool["first_seen"].to_numpy()
     first = np.maximum.reduce([month_index(seen), month_index(birthday(dob, 11)) + 1, np.full(len(dob), m0)])
-    last = np.minimum.reduce(
-        [month_index(birthday(dob, 18)) - 2, month_index(seen) + 36, np.full(len(dob), m1)]
-    )
+    last = np.minimum.reduce([month_index(birthday(dob, 18)) - 2, month_index(seen) + 36, np.full(len(dob), m1)])
     return _cells(pool["_person"].to_numpy(), first, last)
 
 
-def _active_cells(
-    streams: Streams, name: str, cells: pl.DataFrame, per_month: float, p: MissingParams
-) -> pl.DataFrame:
+def _active_cells(streams: Streams, name: str, cells: pl.DataFrame, per_month: float, p: MissingParams) -> pl.DataFrame:
     """Each month, the ``per_month`` eligible children with the highest persistent propensity."""
     rng = streams.rng("missing", name, "propensity")
     cells = cells.sort(["month", "_person"], maintain_order=True)
@@ -144,15 +136,11 @@ def _without_overlaps(episodes: pl.DataFrame) -> pl.DataFrame:
     return episodes.with_columns(start=end - d, end=end)
 
 
-def _rhi(
-    streams: Streams, rng: np.random.Generator, episodes: pl.DataFrame, p: MissingParams
-) -> pl.DataFrame:
+def _rhi(streams: Streams, rng: np.random.Generator, episodes: pl.DataFrame, p: MissingParams) -> pl.DataFrame:
     n = episodes.height
     missing = episodes["missing"].to_numpy()
     offered = np.array(list(p.rhi_offered))[pick(rng, list(p.rhi_offered.values()), n)]
-    offered = np.where(
-        missing, offered, np.where(rng.random(n) < 0.7, "NA", np.where(rng.random(n) < 0.5, "N", "Y"))
-    )
+    offered = np.where(missing, offered, np.where(rng.random(n) < 0.7, "NA", np.where(rng.random(n) < 0.5, "N", "Y")))
     cla = episodes["in_care"].to_numpy()
     month = month_index(episodes["end"].to_numpy())
     share = np.where(
@@ -207,9 +195,7 @@ def simulate_missing(
     episodes = _rhi(streams, rng, episodes, p)
     n = episodes.height
     late = rng.random(n) < p.late_share
-    episodes = episodes.with_columns(
-        rec=episodes["start"] + np.where(late, uniform_days(rng, *p.late_lag_days, n), 0)
-    )
+    episodes = episodes.with_columns(rec=episodes["start"] + np.where(late, uniform_days(rng, *p.late_lag_days, n), 0))
     episodes = assign_ids(episodes, "id", ("rec", "start"), ID_BASE["ssd_missing"])
     return pl.DataFrame(
         {

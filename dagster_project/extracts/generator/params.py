@@ -344,9 +344,7 @@ class PlacementKind:
 
 PLACEMENT_KINDS: tuple[PlacementKind, ...] = (
     PlacementKind("foster_la", {"U4": 0.45, "U5": 0.05, "U6": 0.5}, {"PR1": 1.0}, True, 0.05),
-    PlacementKind(
-        "foster_agency", {"U4": 0.45, "U5": 0.05, "U6": 0.5}, {"PR4": 0.85, "PR5": 0.15}, True, 0.3
-    ),
+    PlacementKind("foster_agency", {"U4": 0.45, "U5": 0.05, "U6": 0.5}, {"PR4": 0.85, "PR5": 0.15}, True, 0.3),
     PlacementKind("relative", {"U1": 0.3, "U2": 0.1, "U3": 0.6}, {"PR1": 1.0}, True, 0.15),
     PlacementKind("residential_purchased", {"K2": 0.93, "R1": 0.07}, {"PR4": 0.88, "PR5": 0.12}, True, 0.6),
     PlacementKind("residential_la", {"K2": 1.0}, {"PR1": 1.0}, True, 0.05),

@@ -1,6 +1,6 @@
 """The person register: every simulated child, numbered by first appearance, with the identifying
-extras the real SSD carries (synthetic names, UPN) and the few children whose duplicate records are
-later merged away."""
+extras the real SSD carries (synthetic names, UPN) and, for the few children whose duplicate
+records are later merged away (decided at the front door), the day their rows vanish."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import polars as pl
 
 from dagster_project.extracts.generator.codes import choose_codes, code_column, code_index
 from dagster_project.extracts.generator.identity import name_columns, upn_column
-from dagster_project.extracts.generator.params import FRONT_DOOR, FrontDoorParams
-from dagster_project.extracts.generator.randomness import Streams, uniform_days
+from dagster_project.extracts.generator.randomness import Streams
 from dagster_project.extracts.generator.tables import ID_BASE, NO_DAY, assign_ids, date_column
 
 SEX = {"M": 0.51, "F": 0.485, "U": 0.005}
@@ -38,12 +37,10 @@ ETHNICITY = {
 }
 
 
-def build_persons(
-    streams: Streams, children: pl.DataFrame, deaths: pl.DataFrame, p: FrontDoorParams = FRONT_DOOR
-) -> tuple[pl.DataFrame, np.ndarray]:
+def build_persons(streams: Streams, children: pl.DataFrame, deaths: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
     """Persons table (internal columns ``_birth``, ``_removed``) and the person-index -> id map.
 
-    ``children``: _person, dob, first_seen, removable; ``deaths``: _person, day."""
+    ``children``: _person, dob, first_seen, removed (day merged away, or NO_DAY); ``deaths``: _person, day."""
     rng = streams.rng("people")
     children = assign_ids(children, "id", ("first_seen", "_person"), ID_BASE["ssd_person"])
     n = children.height
@@ -51,7 +48,6 @@ def build_persons(
     id_of[children["_person"].to_numpy()] = children["id"].to_numpy()
     dob, seen = children["dob"].to_numpy(), children["first_seen"].to_numpy()
     unborn = dob > seen
-    removed = children["removable"].to_numpy() & (rng.random(n) < p.removed_share)
     death = np.full(n, NO_DAY, dtype=np.int64)
     if deaths.height:
         death_of = np.full(len(id_of), NO_DAY, dtype=np.int64)
@@ -70,9 +66,7 @@ def build_persons(
             "pers_surname": surname,
             "pers_upn": upn_column(rng, n),
             "_birth": date_column(dob),
-            "_removed": date_column(
-                np.where(removed, seen + uniform_days(rng, *p.removal_lag_days, n), NO_DAY)
-            ),
+            "_removed": date_column(children["removed"].to_numpy()),
         }
     )
     return persons.sort("pers_person_id"), id_of

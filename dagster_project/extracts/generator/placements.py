@@ -86,11 +86,7 @@ def _final_placement(rng: np.random.Generator, periods: pl.DataFrame) -> tuple[n
     n, length = len(start), end - start
     reason = periods["reason"].to_numpy()
     adopted = np.isin(reason, code_index("cla_ceased_reason", ["E11", "E12"])) & (length >= 150)
-    home = (
-        np.isin(reason, code_index("cla_ceased_reason", ["E4A", "E4B"]))
-        & (length > 90)
-        & (rng.random(n) < 0.35)
-    )
+    home = np.isin(reason, code_index("cla_ceased_reason", ["E4A", "E4B"])) & (length > 90) & (rng.random(n) < 0.35)
     adoption_day = end - uniform_days(rng, 120, np.minimum(330, length - 30), n)
     home_day = end - uniform_days(rng, 30, np.minimum(180, length - 30), n)
     day = np.select([adopted, home], [adoption_day, home_day], NO_DAY)
@@ -98,9 +94,7 @@ def _final_placement(rng: np.random.Generator, periods: pl.DataFrame) -> tuple[n
     return day, kind
 
 
-def _change_points(
-    rng: np.random.Generator, periods: pl.DataFrame, horizon_end: int, p: CareParams
-) -> pl.DataFrame:
+def _change_points(rng: np.random.Generator, periods: pl.DataFrame, horizon_end: int, p: CareParams) -> pl.DataFrame:
     """One row per placement start: period, start, how, special kind."""
     owner, day = _move_days(rng, periods, horizon_end, p)
     final_day, final_kind = _final_placement(rng, periods)
@@ -195,9 +189,7 @@ def _draw_kinds(
     return kind
 
 
-def _draw_types(
-    rng: np.random.Generator, kind: np.ndarray, start: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _draw_types(rng: np.random.Generator, kind: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Placement type and provider indices (-1: none) for each placement of a given kind."""
     type_idx = np.full(len(kind), -1, dtype=np.int64)
     provider = np.full(len(kind), -1, dtype=np.int64)
@@ -252,12 +244,12 @@ def _same_carer_moves(rng: np.random.Generator, frame: pl.DataFrame, p: CarePara
         & (to_u4 | to_u1)
         & (rng.random(frame.height) < p.p_same_carer_change / SAME_CARER_ELIGIBLE_SHARE)
     )
+    # never two in a row: the second would "change" a placement into what it already is
+    same &= ~np.r_[False, same[:-1]]
     return frame.with_columns(
         how=np.where(same, SAME_CARER, frame["how"].to_numpy()),
         type=np.select([same & to_u4, same & to_u1], [_type("U4"), _type("U1")], frame["type"].to_numpy()),
-        provider=np.where(
-            same, frame["provider"].shift(1).fill_null(-1).to_numpy(), frame["provider"].to_numpy()
-        ),
+        provider=np.where(same, frame["provider"].shift(1).fill_null(-1).to_numpy(), frame["provider"].to_numpy()),
     )
 
 
@@ -270,9 +262,7 @@ def _carer_details(rng: np.random.Generator, frame: pl.DataFrame) -> pl.DataFram
     same = pl.Series(frame["how"].to_numpy() == SAME_CARER)
     fresh = pl.DataFrame(
         {
-            "urn": pl.Series(np.where(has_urn, rng.integers(100000, 999999, n), -1)).set(
-                pl.Series(~has_urn), None
-            ),
+            "urn": pl.Series(np.where(has_urn, rng.integers(100000, 999999, n), -1)).set(pl.Series(~has_urn), None),
             "postcode": np.where(out, IN_AREA + rng.integers(0, OUT_OF_AREA, n), rng.integers(0, IN_AREA, n)),
             "distance": np.round(
                 np.minimum(np.where(out, 10 + rng.gamma(2.0, 20.0, n), 0.3 + rng.gamma(1.6, 1.8, n)), 350.0),
@@ -302,9 +292,7 @@ def _temporary_splits(
     rng: np.random.Generator, frame: pl.DataFrame, periods: pl.DataFrame, p: CareParams
 ) -> pl.DataFrame:
     length = (frame["end"] - frame["start"]).to_numpy()
-    ordinary = ~np.isin(
-        frame["type"].to_numpy(), [_type(t) for t in ("A3", "A4", "A5", "A6", "P1", "K3", "H5")]
-    )
+    ordinary = ~np.isin(frame["type"].to_numpy(), [_type(t) for t in ("A3", "A4", "A5", "A6", "P1", "K3", "H5")])
     ordinary &= periods["short"].to_numpy()[frame["period"].to_numpy()] == 0
     chance = 1 - np.exp(-p.temporary_per_year * np.maximum(length, 0) / 365.25)
     chosen = np.flatnonzero(ordinary & (length >= 21) & (rng.random(frame.height) < chance))
@@ -316,9 +304,7 @@ def _temporary_splits(
     which = pick(rng, shares, n)
     t_type = np.array([_type(t) for t in TEMPORARY_TYPES])[which]
     t_start = base["start"].to_numpy() + uniform_days(rng, 3, length[chosen] - 14, n)
-    t_len = np.minimum(
-        uniform_days(rng, 1, np.array(longest)[which], n), base["end"].to_numpy() - t_start - 3
-    )
+    t_len = np.minimum(uniform_days(rng, 1, np.array(longest)[which], n), base["end"].to_numpy() - t_start - 3)
     t_len = np.maximum(t_len, 1)
     before = base.with_columns(end=t_start)
     temporary = base.with_columns(
@@ -413,9 +399,7 @@ def build_legal_statuses(streams: Streams, periods: pl.DataFrame, adoption_day: 
     rows.append((np.flatnonzero(step), day[step], status[step]))
     # placement order before an adoption placement
     step = adoption_day > NO_DAY
-    e1_day = np.maximum(
-        adoption_day - np.where(rng.random(n) < 0.3, 0, uniform_days(rng, 14, 120, n)), day + 1
-    )
+    e1_day = np.maximum(adoption_day - np.where(rng.random(n) < 0.3, 0, uniform_days(rng, 14, 120, n)), day + 1)
     rows.append((np.flatnonzero(step), e1_day[step], np.full(step.sum(), _status("E1"))))
     frame = pl.DataFrame(
         {

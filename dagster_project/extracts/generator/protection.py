@@ -27,9 +27,7 @@ from dagster_project.extracts.generator.reviews import ReviewRule, schedule
 from dagster_project.extracts.generator.tables import ID_BASE, NO_DAY, assign_ids, date_column
 
 CP_CATEGORIES = {"NEG": 0.45, "EMO": 0.35, "PHY": 0.08, "SAB": 0.04, "MUL": 0.08}
-CP_REVIEWS = ReviewRule(
-    first_due_months=3, second_gap_months=6, gap_months=6, p_on_time=PROTECTION.cp_review_on_time
-)
+CP_REVIEWS = ReviewRule(first_due_months=3, second_gap_months=6, gap_months=6, p_on_time=PROTECTION.cp_review_on_time)
 
 
 def _offsets(rng: np.random.Generator, weights: dict[int, float], n: int) -> np.ndarray:
@@ -59,9 +57,7 @@ def draw_paths(
     s_start = add_working_days(ref_day, _offsets(rng, p.s47_start_wd, n))
     s_end = add_working_days(s_start, uniform_days(rng, *p.s47_working_days, n))
     icpc = s47 & (rng.random(n) < (p.p_icpc if p_icpc is None else p_icpc))
-    icpc_wd = np.where(
-        rng.random(n) < p.icpc_on_time, uniform_days(rng, 8, 15, n), uniform_days(rng, 16, 35, n)
-    )
+    icpc_wd = np.where(rng.random(n) < p.icpc_on_time, uniform_days(rng, 8, 15, n), uniform_days(rng, 16, 35, n))
     icpc_day = add_working_days(s_start, icpc_wd)
     plan_end = icpc_day + lognormal_days(rng, p.plan_days_median, p.plan_days_sigma, n, 40, 1200)
     cin_plan = rng.random(n) < p.p_cin_plan
@@ -149,9 +145,7 @@ def build_protection_tables(
     return tables
 
 
-def _plan_outcome(
-    streams: Streams, rng: np.random.Generator, icpc: pl.DataFrame, p: ProtectionParams
-) -> np.ndarray:
+def _plan_outcome(streams: Streams, rng: np.random.Generator, icpc: pl.DataFrame, p: ProtectionParams) -> np.ndarray:
     """Conference outcome: a monthly quota of plans among non-transfer-in conferences."""
     month = month_index(icpc["icpc_day"].to_numpy())
     share = np.clip(

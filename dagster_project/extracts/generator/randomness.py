@@ -120,9 +120,7 @@ def lognormal_days(
     return np.clip(np.round(median * np.exp(sigma * rng.standard_normal(n))), low, high).astype(np.int64)
 
 
-def uniform_days(
-    rng: np.random.Generator, low: np.ndarray | int, high: np.ndarray | int, n: int
-) -> np.ndarray:
+def uniform_days(rng: np.random.Generator, low: np.ndarray | int, high: np.ndarray | int, n: int) -> np.ndarray:
     """Integers uniformly in [low, high] (inclusive), element-wise bounds allowed."""
     low = np.broadcast_to(np.asarray(low, dtype=np.int64), (n,))
     high = np.broadcast_to(np.asarray(high, dtype=np.int64), (n,))

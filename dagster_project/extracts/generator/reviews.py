@@ -38,9 +38,7 @@ class Reviews:
     cancelled: np.ndarray  # bool
 
 
-def _held_day(
-    rng: np.random.Generator, due: np.ndarray, earliest: np.ndarray, p_on_time: float
-) -> np.ndarray:
+def _held_day(rng: np.random.Generator, due: np.ndarray, earliest: np.ndarray, p_on_time: float) -> np.ndarray:
     """On time for a steady share of the reviews due each month; late ones up to five weeks late."""
     n = len(due)
     on_time = quota(month_index(due), p_on_time, rng)

@@ -58,13 +58,17 @@ class RenderedRows:
         is_fresh, begin, end = self._pieces(rows, changed, fresh)
         window = np.maximum.accumulate(np.where(is_fresh, -1, begin // WINDOW)) if len(begin) else begin
         bounds = np.flatnonzero(np.diff(window)) + 1
-        buffer = bytearray(WINDOW)
+        spans = (
+            list(zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(begin)].tolist(), strict=True)) if len(begin) else []
+        )
+        cached_end = np.where(is_fresh, 0, end - np.maximum(window, 0) * WINDOW)
+        buffer = bytearray(int(cached_end.max()) if len(cached_end) else 0)  # at most WINDOW bytes
         digest = hashlib.sha256(self.header)
         with path.open("wb") as handle, self.path.open("rb") as source, ThreadPoolExecutor(1) as hasher:
             handle.write(self.header)
             handle.flush()
             with memoryview(buffer) as buffered, memoryview(fresh) as fresh_view:
-                for lo, hi in zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(begin)].tolist(), strict=True):
+                for lo, hi in spans:
                     base = int(window[lo]) * WINDOW  # loop over buffer windows, not rows
                     if window[lo] >= 0:
                         top = int(end[lo:hi][~is_fresh[lo:hi]].max())
@@ -94,9 +98,7 @@ class RenderedRows:
         seen = (np.cumsum(changed) - changed)[first]  # fresh lines before each run
         top = len(fresh_ends) - 1
         begin = np.where(is_fresh, fresh_ends[np.minimum(seen, top)], self.offsets[rows[first]])
-        end = np.where(
-            is_fresh, fresh_ends[np.minimum(seen + stop - first, top)], self.offsets[rows[stop - 1] + 1]
-        )
+        end = np.where(is_fresh, fresh_ends[np.minimum(seen + stop - first, top)], self.offsets[rows[stop - 1] + 1])
         count = np.where(is_fresh, 1, (end - 1) // WINDOW - begin // WINDOW + 1)
         run = np.repeat(np.arange(len(first)), count)
         step = position_in_group(count)
@@ -138,9 +140,7 @@ def _runs(rows: np.ndarray, changed: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return first, np.append(first[1:], n)
 
 
-def render_bytes(
-    frame: pl.DataFrame, header: bool, writer: Callable[[pl.DataFrame, io.BytesIO, bool], None]
-) -> bytes:
+def render_bytes(frame: pl.DataFrame, header: bool, writer: Callable[[pl.DataFrame, io.BytesIO, bool], None]) -> bytes:
     buffer = io.BytesIO()
     writer(frame, buffer, header)
     return buffer.getvalue()

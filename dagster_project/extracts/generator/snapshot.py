@@ -33,9 +33,7 @@ class Timing:
 
 TIMING: dict[str, Timing] = {
     "ssd_contacts": Timing("cont_contact_date", "cont_contact_date"),
-    "ssd_cin_episodes": Timing(
-        "cine_referral_date", "cine_close_date", {"cine_close_date": ("cine_close_reason",)}
-    ),
+    "ssd_cin_episodes": Timing("cine_referral_date", "cine_close_date", {"cine_close_date": ("cine_close_reason",)}),
     "ssd_cin_assessments": Timing("cina_assessment_start_date", "cina_assessment_auth_date"),
     "ssd_s47_enquiry": Timing("s47e_s47_start_date", "s47e_s47_end_date"),
     "ssd_initial_cp_conference": Timing("icpc_icpc_date", "icpc_icpc_date"),
@@ -140,8 +138,7 @@ def snapshot_tables(
     pools = _close_references(pools)
     kept = {name: pool.filter(pl.col(KEEP)) for name, pool in pools.items()}
     kept = {
-        name: frame.with_columns(_changed(name, x)) if ROW in frame.columns else frame
-        for name, frame in kept.items()
+        name: frame.with_columns(_changed(name, x)) if ROW in frame.columns else frame for name, frame in kept.items()
     }
     out = {name: _mask_future(frame, name, x) for name, frame in kept.items()}
     out["ssd_care_leavers"] = leavers.filter(~pl.col("clea_person_id").is_in(removed.implode()))
@@ -160,9 +157,7 @@ def _persons(persons: pl.DataFrame, tables: dict[str, pl.DataFrame], x: date) ->
     people = persons.filter(pl.col("pers_person_id").is_in(referenced.implode()))
     born = pl.col("_birth") <= x
     if ROW in people.columns:
-        people = people.with_columns(
-            (~born | (pl.col("pers_death_date") > x).fill_null(False)).alias(CHANGED)
-        )
+        people = people.with_columns((~born | (pl.col("pers_death_date") > x).fill_null(False)).alias(CHANGED))
     people = people.with_columns(
         pers_dob=pl.when(born).then(pl.col("_birth")),
         pers_expected_dob=pl.when(born).then(None).otherwise(pl.col("pers_expected_dob")),

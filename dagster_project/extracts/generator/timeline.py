@@ -66,9 +66,7 @@ def build_timeline(first: date, last: date, streams: Streams) -> Timeline:
     extracts = []
     for month in months_between(first, last):
         lag = int(
-            streams.rng("extract-date", month.year, month.month).integers(
-                EXTRACT_LAG_DAYS[0], EXTRACT_LAG_DAYS[1] + 1
-            )
+            streams.rng("extract-date", month.year, month.month).integers(EXTRACT_LAG_DAYS[0], EXTRACT_LAG_DAYS[1] + 1)
         )
         end = month_end(month)
         extracts.append(Extract(month, end, end + timedelta(days=lag)))
