@@ -60,10 +60,13 @@ def test_sensor_requests_a_run_per_ready_month_with_stable_run_keys(tmp_path, mo
 
     _write_required(tmp_path / "2023-07", age_seconds=3600)
     monkeypatch.setenv(EXTRACTS_ENV, str(tmp_path))
+    # Contexts are entered with `with` so Dagster restores its per-instance state on exit
+    # (a bare build_*_context leaves the instance's storage registered after the test).
     with dg.instance_for_test() as instance:
-        ctx = dg.build_sensor_context(instance=instance)
-        requests = list(new_extract_sensor(ctx))
-        again = list(new_extract_sensor(dg.build_sensor_context(instance=instance)))
+        with dg.build_sensor_context(instance=instance) as ctx:
+            requests = list(new_extract_sensor(ctx))
+        with dg.build_sensor_context(instance=instance) as ctx:
+            again = list(new_extract_sensor(ctx))
     assert [r.partition_key for r in requests] == ["2023-07"]
     assert requests[0].run_key == again[0].run_key
     assert requests[0].run_key.startswith("2023-07:")
@@ -72,8 +75,8 @@ def test_sensor_requests_a_run_per_ready_month_with_stable_run_keys(tmp_path, mo
 def test_schedule_runs_the_month_just_ended():
     from dagster_project.definitions import monthly_schedule
 
+    when = datetime(2024, 1, 5, 7, 0, tzinfo=UTC)
     with dg.instance_for_test() as instance:
-        ctx = dg.build_schedule_context(instance=instance,
-                                        scheduled_execution_time=datetime(2024, 1, 5, 7, 0, tzinfo=UTC))
-        data = monthly_schedule.evaluate_tick(ctx)
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=when) as ctx:
+            data = monthly_schedule.evaluate_tick(ctx)
     assert [r.partition_key for r in data.run_requests] == ["2023-12"]
