@@ -76,7 +76,9 @@ def test_schedule_runs_the_month_just_ended():
     from dagster_project.definitions import monthly_schedule
 
     when = datetime(2024, 1, 5, 7, 0, tzinfo=UTC)
-    with dg.instance_for_test() as instance:
-        with dg.build_schedule_context(instance=instance, scheduled_execution_time=when) as ctx:
-            data = monthly_schedule.evaluate_tick(ctx)
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_schedule_context(instance=instance, scheduled_execution_time=when) as ctx,
+    ):
+        data = monthly_schedule.evaluate_tick(ctx)
     assert [r.partition_key for r in data.run_requests] == ["2023-12"]
