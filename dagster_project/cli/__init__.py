@@ -84,6 +84,9 @@ def run(
     from_month: Annotated[str | None, typer.Option("--from", help="Run months from YYYY-MM ...",
                                                    callback=_month)] = None,
     to_month: Annotated[str | None, typer.Option("--to", help="... to YYYY-MM (inclusive).", callback=_month)] = None,
+    public: Annotated[bool, typer.Option(
+        "--public", help="Also publish the public variant (<YYYY-MM>/public/: csv, xlsx, html) with "
+                         "counts of 1 to 5 children suppressed as 'c'.")] = False,
 ) -> None:
     """Run extract month(s) through ingest -> dbt build -> checks -> publish (the Dagster job)."""
     chosen = sum([month is not None, all_months, from_month is not None or to_month is not None])
@@ -106,7 +109,7 @@ def run(
     paths = prepare_home(home, extracts)
     try:
         with FileLock(str(paths.work_dir / ".run.lock"), timeout=1):
-            results = _run_months(months, paths.work_dir / "logs")
+            results = _run_months(months, paths.work_dir / "logs", public)
     except Timeout:
         _fail(f"another run is using {paths.home}; runs that write a warehouse never overlap", 1)
     _summary(results, paths)
@@ -136,7 +139,7 @@ def signoff(
                   f"run `csc-warehouse run --month {month}` to publish")
 
 
-def _run_months(months: list[str], log_dir: Path):
+def _run_months(months: list[str], log_dir: Path, public: bool = False):
     from dagster import DagsterInstance
 
     from dagster_project.cli.runner import reap_dead_runs, run_month
@@ -146,24 +149,48 @@ def _run_months(months: list[str], log_dir: Path):
         for run_id in reap_dead_runs(instance):
             console.print(f"marked interrupted run {run_id[:8]} as failed")
         for m in months:
-            results.append(run_month(m, instance, log_dir))
+            results.append(run_month(m, instance, log_dir, public))
     return results
 
 
-def _summary(results, paths) -> None:
-    from dagster_project.cli.runner import Outcome
+def _flags_text(counts: dict[str, int], failed_checks: list[str]) -> str:
+    parts = []
+    if counts.get("failed") or failed_checks:
+        parts.append(f"{counts.get('failed') or len(failed_checks)} blocking")
+    if counts.get("signed_off"):
+        parts.append(f"{counts['signed_off']} signed off")
+    if counts.get("warn"):
+        parts.append(f"{counts['warn']} warning{'s' if counts['warn'] != 1 else ''}")
+    if not parts:
+        return "none" if counts else "-"
+    return ", ".join(parts)
 
-    table = Table(title="csc-warehouse run", show_lines=False)
-    for col in ("month", "outcome", "details"):
-        table.add_column(col)
+
+def _summary(results, paths) -> None:
+    """The end-of-run table: month, published or blocked, flags, where the files are."""
+    from dagster_project.cli.runner import Outcome, flag_counts, published_files
+
+    flags = flag_counts(paths, results)
+    table = Table(title="csc-warehouse run", show_lines=True)
+    for col in ("month", "outcome", "flags", "files / details"):
+        table.add_column(col, overflow="fold")
     for r in results:
+        counts = flags.get(r.run_id, {})
         if r.outcome is Outcome.PUBLISHED:
-            details = str(paths.published_month_dir(_as_date(r.month)) / "scorecard.csv")
+            month_dir = paths.published_month_dir(_as_date(r.month))
+            details = f"{month_dir}/\n" + ", ".join(published_files(month_dir))
         else:
-            details = "; ".join(r.messages[:2] + r.failed_checks[:5] + [f"log: {r.log_file}"])
+            report = paths.work_month_dir(_as_date(r.month)) / "quality_report.html"
+            details = "; ".join(r.messages[:2] + r.failed_checks[:5])
+            if report.exists():
+                details += f"\nquality report: {report}"
+            details += f"\nlog: {r.log_file}"
         style = {"PUBLISHED": "green", "BLOCKED": "yellow"}.get(r.outcome.name, "red")
-        table.add_row(r.month, f"[{style}]{r.outcome.name.lower()}[/{style}]", details)
+        table.add_row(r.month, f"[{style}]{r.outcome.name.lower()}[/{style}]",
+                      _flags_text(counts, r.failed_checks), details)
     console.print(table)
     if paths.published_db.exists():
-        console.print(f"published warehouse: {paths.published_db}")
-        console.print(f"published scorecards: {paths.published_dir}/<YYYY-MM>/scorecard.csv")
+        docs = paths.published_dir / "docs" / "index.html"
+        console.print(f"published warehouse: {paths.published_db} (docs: {docs})", soft_wrap=True)
+        console.print(f"published scorecards: {paths.published_dir}/<YYYY-MM>/scorecard.{{csv,xlsx,html}}",
+                      soft_wrap=True)

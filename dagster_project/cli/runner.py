@@ -116,11 +116,23 @@ def classify(result: dg.ExecuteInProcessResult, instance: DagsterInstance, month
     return MonthResult(month, Outcome.ERROR, run_id, messages)
 
 
-def run_month(month: str, instance: DagsterInstance, log_dir: Path) -> MonthResult:
+PUBLISH_OP = "published__scorecard"
+
+
+def run_config(public: bool = False) -> dict:
+    """The run config of a CLI run: the progress logger, and the publication setting."""
+    config: dict = {"loggers": {"progress": {}}}
+    if public:
+        config["ops"] = {PUBLISH_OP: {"config": {"public": True}}}
+    return config
+
+
+def run_month(month: str, instance: DagsterInstance, log_dir: Path, public: bool = False) -> MonthResult:
     """Run every stage for one extract month (partition key 'YYYY-MM').
 
     The terminal shows one line per stage (the progress logger, on stderr); the full output of
     the run (dbt's included) goes to a log file under ``log_dir``, also kept in the Dagster event log.
+    ``public``: also publish the suppressed public variant.
     """
     from dagster_project.definitions import MONTHLY_JOB, defs
 
@@ -132,7 +144,7 @@ def run_month(month: str, instance: DagsterInstance, log_dir: Path) -> MonthResu
             partition_key=month,
             instance=instance,
             raise_on_error=False,
-            run_config={"loggers": {"progress": {}}},
+            run_config=run_config(public),
             tags={LAUNCHED_BY_TAG: "cli", PID_TAG: str(os.getpid())},
         )
     outcome = classify(result, instance, month)
@@ -147,3 +159,38 @@ def exit_code(results: list[MonthResult]) -> int:
         if outcome in outcomes:
             return outcome.value
     return 0
+
+
+def flag_counts(paths: HomePaths, results: list[MonthResult]) -> dict[str, dict[str, int]]:
+    """Check statuses of each run (quality.check_results): failed, signed_off, warn, passed."""
+    import duckdb
+
+    run_ids = [r.run_id for r in results if r.run_id]
+    if not run_ids or not paths.work_db.exists():
+        return {}
+    try:
+        con = duckdb.connect(str(paths.work_db), read_only=True)
+    except duckdb.Error:
+        return {}
+    try:
+        if not con.execute("select count(*) from duckdb_tables() where schema_name = 'quality' "
+                           "and table_name = 'check_results'").fetchone()[0]:
+            return {}
+        rows = con.execute(
+            """select run_id, status, count(*) from (
+                   select * from quality.check_results where list_contains(?, run_id)
+                   qualify row_number() over (partition by run_id, check_id order by checked_at desc) = 1)
+               group by all""", [run_ids]).fetchall()
+    finally:
+        con.close()
+    out: dict[str, dict[str, int]] = {}
+    for run_id, status, n in rows:
+        out.setdefault(run_id, {})[status] = n
+    return out
+
+
+def published_files(month_dir: Path) -> list[str]:
+    """The files of a published month folder, relative to it (public/ variant included)."""
+    if not month_dir.exists():
+        return []
+    return sorted(str(p.relative_to(month_dir)) for p in month_dir.rglob("*") if p.is_file())

@@ -12,6 +12,7 @@ import dagster as dg
 from dagster_project.contract import TABLES, parse_month
 from dagster_project.ingest.load import ExtractRejected, LoadResult, load_extract
 from dagster_project.ingest.raw_schema import LOG_TABLES_DDL, RAW_SCHEMA
+from dagster_project.models.pseudonym import ensure_pseudonym_key
 from dagster_project.partitions import monthly_partitions
 from dagster_project.resources import WarehouseResource
 
@@ -67,6 +68,7 @@ def ssd_extract(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     try:
         with warehouse.connect() as con:
             result = load_extract(con, folder, month, run_id=context.run_id)
+            ensure_pseudonym_key(con)  # the dbt build reads it; it never enters compiled SQL
     except ExtractRejected as rejected:
         context.instance.add_run_tags(context.run_id, {REJECTED_TAG: "true"})
         raise dg.Failure(

@@ -2,12 +2,24 @@
 
 
 import dagster as dg
+from pydantic import Field
 
 from dagster_project.contract import parse_month
 from dagster_project.models.dbt import WRITER_POOL, csc_dbt_models
 from dagster_project.partitions import monthly_partitions
 from dagster_project.publish.wap import publish_month
 from dagster_project.resources import WarehouseResource
+
+
+class PublishConfig(dg.Config):
+    """Publication settings of a month's run."""
+
+    public: bool = Field(
+        default=False,
+        description="Also write the public variant (<YYYY-MM>/public/: csv, xlsx, html) with counts of "
+                    "1 to 5 children suppressed as 'c' (DfE practice). The internal outputs are always "
+                    "written.",
+    )
 
 
 @dg.asset(
@@ -20,15 +32,17 @@ from dagster_project.resources import WarehouseResource
     kinds={"duckdb", "csv"},
     description="The month's published scorecard and the analysts' warehouse (write-audit-publish).",
 )
-def published_scorecard(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def published_scorecard(context: dg.AssetExecutionContext, config: PublishConfig,
+                        warehouse: WarehouseResource) -> dg.MaterializeResult:
     month = parse_month(context.partition_key)
     context.log.info(f"[{context.partition_key}] publish: writing {warehouse.paths.published_dir}")
     with warehouse.connect() as con:
-        published = publish_month(con, warehouse.paths, month, context.run_id)
+        published = publish_month(con, warehouse.paths, month, context.run_id, public=config.public)
     return dg.MaterializeResult(
         metadata={
             "month_dir": dg.MetadataValue.path(str(published.month_dir)),
             "warehouse": dg.MetadataValue.path(str(published.warehouse)) if published.warehouse else "unchanged",
             "tables_published": len(published.tables),
+            "public_variant": config.public,
         }
     )

@@ -6,6 +6,9 @@ Runs build and check the *working* warehouse. Publishing a month then
 2. copies the marts and dimensions (never raw, staging or quarantine tables) into a new DuckDB
    file there, with their table and column comments,
 3. swaps both into place with ``os.replace`` (atomic on one filesystem).
+The month's files are the scorecard CSV, workbook and page (and, with the ``public`` setting, the
+suppressed variant under ``public/``: ``dagster_project.publish.outputs``); the dbt docs site of the
+published copy is staged and swapped beside the warehouse (``published/docs/``).
 A run that fails or is killed before step 3 leaves every published file as it was; analysts
 reading ``published/warehouse.duckdb`` keep their open snapshot and see the new one on reconnect.
 No run ever opens the published warehouse.
@@ -13,12 +16,13 @@ No run ever opens the published warehouse.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -63,8 +67,10 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, alias: str, tables: list[str]
             con.execute(f'comment on column {alias}.main."{table}"."{column}" is {_sql_literal(comment)}')
 
 
-def build_published_copy(con: duckdb.DuckDBPyConnection, target: Path) -> list[str]:
-    """Copy every mart and dimension of the working warehouse into a fresh DuckDB file."""
+def build_published_copy(con: duckdb.DuckDBPyConnection, target: Path, publishing: tuple | None = None) -> list[str]:
+    """Copy every mart and dimension, and the audit trail, of the working warehouse into a fresh file."""
+    from dagster_project.publish.audit import copy_audit_tables
+
     target.unlink(missing_ok=True)
     tables = published_tables(con)
     con.execute(f"attach {_sql_literal(str(target))} as pub")
@@ -72,6 +78,7 @@ def build_published_copy(con: duckdb.DuckDBPyConnection, target: Path) -> list[s
         for table in tables:
             con.execute(f'create table pub.main."{table}" as select * from {PUBLISHED_SCHEMA}."{table}"')
         _copy_comments(con, "pub", tables)
+        tables += copy_audit_tables(con, "pub", publishing)
     finally:
         con.execute("detach pub")
     return tables
@@ -130,14 +137,38 @@ def _swap_dir(staged: Path, final: Path, trash: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date, run_id: str) -> Published:
-    """Publish ``month`` from the working warehouse ``con`` (which the caller holds open)."""
+def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date, run_id: str,
+                  *, public: bool = False) -> Published:
+    """Publish ``month`` from the working warehouse ``con`` (which the caller holds open).
+
+    ``public``: also write the suppressed public variant under ``<YYYY-MM>/public/``.
+    """
+    from dagster_project.checks.report import dbt_run_results_path, write_quality_report
+    from dagster_project.publish.audit import (
+        PUBLICATION_MARKER,
+        confirm_publication,
+        publication_marker,
+        record_published_figures,
+        settle_publications,
+    )
+    from dagster_project.publish.outputs import PublicationSettings, write_outputs
+    from dagster_project.publish.outputs.docs_site import write_docs_site
+
     paths.published_dir.mkdir(parents=True, exist_ok=True)
+    settle_publications(con, paths.published_dir)  # a run killed around its swap, before this one
     staging_root = paths.work_dir / "publish-staging"
     shutil.rmtree(staging_root, ignore_errors=True)  # leftovers of an interrupted run
     staging = staging_root / month.strftime(MONTH_FMT)
     staging.mkdir(parents=True)
+    published_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    # audit: the figures this run publishes (confirmed after the swap, settled if it never happens)
+    record_published_figures(con, month, run_id, published_at)
     write_scorecard_csv(con, staging / "scorecard.csv")
+    dbt_results = dbt_run_results_path(paths, run_id)
+    write_outputs(con, staging, month, run_id, PublicationSettings(public=public), dbt_run_results=dbt_results)
+    write_quality_report(con, month, run_id, staging, dbt_run_results=dbt_results, outcome="published")
+    (staging / PUBLICATION_MARKER).write_text(
+        json.dumps(publication_marker(month, run_id, published_at), indent=2) + "\n", encoding="utf-8")
 
     key = month.strftime(MONTH_FMT)
     latest = latest_published_month(paths)
@@ -145,12 +176,15 @@ def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date,
     tables: list[str] = []
     tmp_db = staging_root / "warehouse.duckdb"
     if replace_warehouse:
-        tables = build_published_copy(con, tmp_db)
+        tables = build_published_copy(con, tmp_db, (month, run_id, published_at))
+        write_docs_site(tmp_db, month.strftime("%Y-%m-01"), staging_root / "docs", staging_root / "docs-work")
 
     failpoint("before_publish_swap")
     # the publish instant: both renames are atomic
     _swap_dir(staging, paths.published_month_dir(month), staging_root)
     if replace_warehouse:
         os.replace(tmp_db, paths.published_db)
+        _swap_dir(staging_root / "docs", paths.published_dir / "docs", staging_root)
+    confirm_publication(con, month, run_id, published_at)
     return Published(month, paths.published_month_dir(month),
                      paths.published_db if replace_warehouse else None, tuple(tables))

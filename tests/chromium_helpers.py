@@ -1,0 +1,170 @@
+"""Headless Chromium for the tests: installed from Debian when missing, driven over DevTools.
+
+:func:`ensure_chromium` installs Debian's ``chromium`` package with apt-get when no Chromium is
+on PATH (CI runs as root on a fresh machine). :class:`Page` opens a file in headless Chromium
+through the DevTools protocol (``websockets``, already a dependency of Dagster's webserver) and
+records every request the page makes, so a test can assert that none leaves the machine, run
+JavaScript in the page, and take a full-page screenshot.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+from websockets.sync.client import connect
+
+CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+INSTALL_TIMEOUT = 1800
+
+
+def find_chromium() -> str | None:
+    for name in CANDIDATES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def ensure_chromium() -> str:
+    """The path of a Chromium binary, installing Debian's package (apt-get, as root) if needed."""
+    found = find_chromium()
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise RuntimeError("Chromium is not installed and the tests are not running as root: "
+                           "install it with `apt-get install -y chromium`")
+    with FileLock(os.path.join(tempfile.gettempdir(), "csc-chromium-install.lock")):  # one apt at a time
+        found = find_chromium()
+        if not found:
+            _apt_install()
+            found = find_chromium()
+    if not found:
+        raise RuntimeError("apt-get installed chromium but no chromium binary is on PATH")
+    return found
+
+
+def _apt_install() -> None:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                                                 "chromium", "fonts-dejavu-core"]):
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT,
+                             check=False)
+        if res.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed: {res.stdout[-2000:]}{res.stderr[-2000:]}")
+
+
+class Page:
+    """One page in a headless Chromium, over the DevTools protocol."""
+
+    def __init__(self, binary: str, width: int = 1280, height: int = 900) -> None:
+        self.profile = tempfile.mkdtemp(prefix="csc-chromium-")
+        self.proc = subprocess.Popen(
+            [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--hide-scrollbars", "--mute-audio", f"--window-size={width},{height}",
+             f"--user-data-dir={self.profile}", "--remote-debugging-port=0", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        port = self._port()
+        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30))
+        page = next(t for t in targets if t.get("type") == "page")
+        self.ws = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=30)
+        self._ids = itertools.count(1)
+        self.events: list[dict[str, Any]] = []
+        self.requests: list[str] = []
+        self.send("Page.enable")
+        self.send("Network.enable")
+        self.send("Runtime.enable")
+
+    def _port(self, timeout: float = 60) -> int:
+        active = Path(self.profile) / "DevToolsActivePort"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if active.exists() and active.read_text().strip():
+                return int(active.read_text().splitlines()[0])
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"chromium exited with {self.proc.returncode}")
+            time.sleep(0.1)
+        raise RuntimeError("chromium did not open its DevTools port")
+
+    def _record(self, msg: dict[str, Any]) -> None:
+        self.events.append(msg)
+        if msg.get("method") == "Network.requestWillBeSent":
+            self.requests.append(msg["params"]["request"]["url"])
+        elif msg.get("method") == "Network.webSocketCreated":
+            self.requests.append(msg["params"]["url"])
+
+    def send(self, method: str, params: dict[str, Any] | None = None, timeout: float = 120) -> dict[str, Any]:
+        mid = next(self._ids)
+        self.ws.send(json.dumps({"id": mid, "method": method, "params": params or {}}))
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if msg.get("id") == mid:
+                if "error" in msg:
+                    raise RuntimeError(f"{method}: {msg['error']}")
+                return msg.get("result", {})
+            self._record(msg)
+
+    def wait_for(self, method: str, timeout: float = 120) -> dict[str, Any]:
+        for msg in self.events:
+            if msg.get("method") == method:
+                return msg
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            self._record(msg)
+            if msg.get("method") == method:
+                return msg
+
+    def open(self, url: str, timeout: float = 120) -> None:
+        self.events.clear()
+        self.send("Page.navigate", {"url": url})
+        self.wait_for("Page.loadEventFired", timeout)
+
+    def evaluate(self, expression: str) -> Any:
+        res = self.send("Runtime.evaluate",
+                        {"expression": expression, "returnByValue": True, "awaitPromise": True})
+        if "exceptionDetails" in res:
+            raise RuntimeError(f"page script failed: {res['exceptionDetails']}")
+        return res["result"].get("value")
+
+    def screenshot(self, path: Path) -> Path:
+        """A full-page PNG."""
+        metrics = self.send("Page.getLayoutMetrics")
+        size = metrics.get("cssContentSize") or metrics["contentSize"]
+        shot = self.send("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
+
+    def close(self) -> None:
+        try:
+            self.ws.close()
+        finally:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+    def __enter__(self) -> Page:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
