@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from dagster_project.checks.assets import quality_checks
 from dagster_project.cli.progress import progress_logger
 from dagster_project.ingest.assets import ssd_extract
 from dagster_project.ingest.automation import build_automation
@@ -26,11 +27,18 @@ csc_monthly = dg.define_asset_job(
 
 new_extract_sensor, monthly_schedule = build_automation(csc_monthly)
 
-defs = dg.Definitions(
-    assets=[ssd_extract, csc_dbt_models, published_scorecard],
-    jobs=[csc_monthly],
-    sensors=[new_extract_sensor],
-    schedules=[monthly_schedule],
-    resources={"warehouse": WarehouseResource.from_env(), "dbt": dbt_resource()},
-    loggers={"progress": progress_logger},
-)
+
+def build_definitions(warehouse: WarehouseResource) -> dg.Definitions:
+    """The code location for one warehouse home and extracts folder."""
+    return dg.Definitions(
+        assets=[ssd_extract, csc_dbt_models, published_scorecard],
+        asset_checks=quality_checks,
+        jobs=[csc_monthly],
+        sensors=[new_extract_sensor],
+        schedules=[monthly_schedule],
+        resources={"warehouse": warehouse, "dbt": dbt_resource()},
+        loggers={"progress": progress_logger},
+    )
+
+
+defs = build_definitions(WarehouseResource.from_env())
