@@ -36,3 +36,10 @@ lock:
 
 clean:
 	rm -rf $(VENV) demo dbt/target dbt/logs
+
+# Benchmark (bench/run_bench.py): generate extracts at scales 1, 10 and 70 (~England), run the
+# latest month through the pipeline, compare with the floor; writes bench/results.{md,json}.
+# Takes about an hour on a 2-core machine and needs ~30 GB free disk under bench/work/.
+.PHONY: bench
+bench: setup
+	$(BIN)/python bench/run_bench.py

@@ -11,3 +11,32 @@
 {% macro postgres__json_text(column, key) -%}
     (cast({{ column }} as json) ->> '{{ key }}')
 {%- endmacro %}
+
+{#- Several top-level keys of one JSON object, parsing the text once (DuckDB parses the JSON
+    text again for every json_extract_string call: ten flags of one column cost ten parses).
+    json_texts(column, keys) is the parsed value, to select once (in a CTE) as a column;
+    json_texts_item(parsed, keys, key) reads one key's text from that column (NULL when absent),
+    exactly as json_text(column, key) would. -#}
+{% macro json_texts(column, keys) -%}
+    {{ return(adapter.dispatch('json_texts', 'csc_warehouse')(column, keys)) }}
+{%- endmacro %}
+
+{% macro default__json_texts(column, keys) -%}
+    json_extract_string({{ column }}, [{% for key in keys %}'$.{{ key }}'{% if not loop.last %}, {% endif %}{% endfor %}])
+{%- endmacro %}
+
+{% macro postgres__json_texts(column, keys) -%}
+    cast({{ column }} as json)
+{%- endmacro %}
+
+{% macro json_texts_item(parsed, keys, key) -%}
+    {{ return(adapter.dispatch('json_texts_item', 'csc_warehouse')(parsed, keys, key)) }}
+{%- endmacro %}
+
+{% macro default__json_texts_item(parsed, keys, key) -%}
+    {{ parsed }}[{{ keys.index(key) + 1 }}]
+{%- endmacro %}
+
+{% macro postgres__json_texts_item(parsed, keys, key) -%}
+    ({{ parsed }} ->> '{{ key }}')
+{%- endmacro %}

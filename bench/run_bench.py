@@ -1,0 +1,723 @@
+#!/usr/bin/env python
+"""The csc-warehouse benchmark: national-size extracts through the real pipeline, measured.
+
+One run of this script, for each scale (default 1, 10 and 70; 1 = Bradford, about 70 = England):
+
+1. *generate*: ``csc-warehouse generate`` writes ``--months`` monthly extracts (full-refresh
+   snapshots of the 6-year window) into ``bench/work/extracts/s<scale>/``;
+2. *floor*: DuckDB reads every CSV file of the latest month once (every column parsed, types
+   auto-detected, all cores): the least any pipeline could spend on the same bytes;
+3. *pipeline*: ``csc-warehouse run`` (the command users run, so the same code path: Dagster job
+   ``csc_monthly``: ingest -> dbt build -> checks -> publish) for each earlier month (set-up, so
+   the latest month has the history a real month has), then for the latest month, measured
+   ``--repeat`` times into a fresh home under ``bench/work/homes/``.
+
+Every command runs as a child process and is measured from outside: wall time, CPU time, and the
+peak resident memory of its whole process tree (the sum of RSS over the process and all its
+descendants, sampled every 50 ms, so shared pages count once per process: an upper bound).
+Stage times come from the run's own Dagster event log (step start/end), dbt's split from its
+run_results.json and log. Results go to ``bench/results.json`` and ``bench/results.md``; the
+targets of issue 7 are checked and reported as met or not.
+
+Usage (``make bench`` runs the default)::
+
+    .venv/bin/python bench/run_bench.py [--scales 1,10,70] [--months 2] [--repeat 3]
+
+The machine is shared, so the report also records the load average around every measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "bench"
+VENV_BIN = Path(sys.executable).parent
+CLI = str(VENV_BIN / "csc-warehouse")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+GB = 1e9
+
+# Issue 7's targets (2-core, 24 GB machine).
+BRADFORD_E2E_S = 20.0
+NATIONAL_FLOOR_FACTOR = 4.0
+NATIONAL_RSS_BYTES = 6 * GB
+LINEAR_SLACK = 1.1  # 10 x rows <= 11 x time
+GENERATOR_ROWS_PER_S = 1_000_000
+NATIONAL_SCALE = 70
+
+TIME_RE = re.compile(r"(\d\d:\d\d:\d\d\.\d+)")
+STEP_NAMES = {
+    "ssd_extract": "ingest",
+    "raw_quality": "raw checks",
+    "csc_dbt_models": "dbt build",
+    "scorecard_quality": "scorecard checks",
+    "published__scorecard": "publish",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# measuring a child process tree
+
+
+def _children_map() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        kids.setdefault(int(fields[1]), []).append(int(entry.name))
+    return kids
+
+
+def tree_rss(root: int) -> int:
+    """Sum of the resident set sizes (bytes) of ``root`` and all its descendants."""
+    kids = _children_map()
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as f:
+                total += int(f.read().split()[1]) * PAGE
+        except (OSError, IndexError, ValueError):
+            pass
+        todo.extend(kids.get(pid, ()))
+    return total
+
+
+def rel(path: Path) -> str:
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
+@dataclass
+class Measured:
+    command: list[str]
+    wall_s: float
+    cpu_s: float  # user + system of the process and the descendants it waited for
+    peak_rss_bytes: int
+    returncode: int
+    started: float  # epoch seconds
+    ended: float
+    load_before: float
+    load_after: float
+    log: str
+    aborted: str | None = None  # why the guard stopped it (memory), else None
+    samples: list[tuple[float, int]] = field(default_factory=list, repr=False)  # (epoch s, tree RSS)
+
+
+def mem_available() -> int:
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return 1 << 62
+
+
+# The machine is shared: a run whose tree grows beyond this, or that leaves less than this much
+# memory available to everyone else, is stopped (and reported) rather than risk the OOM killer.
+GUARD = {"max_tree_rss": 14 * GB, "min_available": 2.5 * GB}
+
+
+def run_measured(cmd: list[str], log_path: Path, env: dict[str, str] | None = None,
+                 interval: float = 0.05) -> Measured:
+    """Run ``cmd`` to completion in its own session, sampling the RSS of its process tree."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    load_before = load_average()
+    peak = 0
+    samples: list[tuple[float, int]] = []
+    aborted: list[str] = []
+    done = threading.Event()
+    with log_path.open("w") as log:
+        started = time.time()
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
+                                start_new_session=True)
+
+        def stop(reason: str) -> None:
+            aborted.append(reason)
+            print(f"[bench] stopping {cmd[0]} {cmd[1] if len(cmd) > 1 else ''}: {reason}", flush=True)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            if not done.wait(15):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+
+        def sample() -> None:
+            nonlocal peak
+            last = 0.0
+            while not done.is_set():
+                rss = tree_rss(proc.pid)
+                peak = max(peak, rss)
+                now = time.time()
+                if now - last >= 0.25:
+                    samples.append((now, rss))
+                    last = now
+                if not aborted and rss > GUARD["max_tree_rss"]:
+                    stop(f"process tree RSS {rss / GB:.1f} GB > guard {GUARD['max_tree_rss'] / GB:.1f} GB")
+                elif not aborted and mem_available() < GUARD["min_available"]:
+                    stop(f"machine memory available < {GUARD['min_available'] / GB:.1f} GB "
+                         f"(tree RSS {rss / GB:.1f} GB)")
+                done.wait(interval)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            raise
+        wall = time.perf_counter() - t0
+        ended = time.time()
+        done.set()
+        sampler.join()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    return Measured(cmd, wall, usage.ru_utime + usage.ru_stime, peak, proc.returncode, started, ended,
+                    load_before, load_average(), rel(log_path), aborted[0] if aborted else None, samples)
+
+
+def measured_dict(m: Measured) -> dict:
+    out = asdict(m)
+    del out["samples"]
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# what a run did: Dagster event log, dbt artefacts (read in a child process: see main)
+
+
+def read_run(home: Path, month: str) -> dict:
+    """Stage timings of the latest run of ``month`` in ``home``'s Dagster instance, and dbt's split."""
+    os.environ["DAGSTER_HOME"] = str(home / "dagster")
+    from dagster import DagsterInstance, RunsFilter
+
+    with DagsterInstance.get() as instance:
+        runs = instance.get_runs(RunsFilter(tags={"dagster/partition": month}), limit=1)
+        if not runs:
+            return {}
+        run = runs[0]
+        records = instance.all_logs(run.run_id)
+    steps: dict[str, dict[str, float]] = {}
+    kinds: dict[str, int] = {}
+    for rec in records:
+        if not rec.is_dagster_event:
+            continue
+        kind = rec.dagster_event.event_type_value
+        kinds[kind] = kinds.get(kind, 0) + 1
+        if kind == "STEP_START":
+            steps.setdefault(rec.step_key, {})["start"] = rec.timestamp
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
+            steps.setdefault(rec.step_key, {})["end"] = rec.timestamp
+    out = {
+        "run_id": run.run_id,
+        "status": run.status.value,
+        "run_created": records[0].timestamp if records else None,
+        "steps": steps,
+        "dagster_events": len(records),
+        "event_kinds": kinds,
+    }
+    target = home / "work" / "dbt-target" / run.run_id[:8]
+    out["dbt"] = read_dbt(target)
+    return out
+
+
+def read_dbt(target: Path) -> dict:
+    """Node counts and times from run_results.json, parse/execute split from dbt.log."""
+    results = target / "run_results.json"
+    if not results.exists():
+        return {}
+    data = json.loads(results.read_text())
+    by_type: dict[str, dict[str, float]] = {}
+    for r in data["results"]:
+        kind = r["unique_id"].split(".")[0]
+        agg = by_type.setdefault(kind, {"nodes": 0, "seconds": 0.0})
+        agg["nodes"] += 1
+        agg["seconds"] += r["execution_time"]
+    slowest = sorted(data["results"], key=lambda r: -r["execution_time"])[:8]
+    out = {
+        "nodes": len(data["results"]),
+        "execute_s": data["elapsed_time"],
+        "by_type": by_type,
+        "slowest": [{"node": r["unique_id"].split(".", 2)[-1], "seconds": round(r["execution_time"], 2)}
+                    for r in slowest],
+    }
+    log = target / "dbt.log"
+    if log.exists():
+        marks = {}
+        for line in log.read_text(errors="replace").splitlines():
+            if line.startswith("{"):  # dagster-dbt runs dbt with --log-format json
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    info = json.loads(line)["info"]
+                    line = f"{info['ts']} {info['msg']}"
+            for key, needle in (("start", "Running with dbt="), ("parsed", "Found "),
+                                ("finished", "Finished running ")):
+                stamp = TIME_RE.search(line)
+                if needle in line and key not in marks and stamp:
+                    marks[key] = datetime.strptime(stamp.group(1)[:15], "%H:%M:%S.%f")
+        if {"start", "parsed"} <= marks.keys():
+            out["startup_and_parse_s"] = round((marks["parsed"] - marks["start"]).total_seconds(), 2)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the benchmark
+
+
+@dataclass
+class ScaleResult:
+    scale: float
+    months: list[str]
+    rows_latest_month: int = 0
+    csv_bytes_latest_month: int = 0
+    rows_generated: int = 0
+    generate: dict = field(default_factory=dict)
+    floor: dict = field(default_factory=dict)
+    setup_runs: list[dict] = field(default_factory=list)
+    runs: list[dict] = field(default_factory=list)  # the latest month, --repeat times
+    summary: dict = field(default_factory=dict)
+    failed: str | None = None  # why this scale did not complete
+
+
+def month_list(last: str, n: int) -> list[str]:
+    y, m = int(last[:4]), int(last[5:7])
+    out = []
+    for _ in range(n):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    return out[::-1]
+
+
+def manifest_rows(folder: Path) -> int:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    return sum(int(f["rows"]) for f in manifest["files"].values())
+
+
+FLOOR_SCRIPT = """
+import duckdb, glob, sys, time
+con = duckdb.connect()
+con.execute("set enable_progress_bar = false")
+rows = 0
+for path in sorted(glob.glob(sys.argv[1] + "/*.csv")):
+    # every column parsed (count of each column), types auto-detected, as DuckDB reads CSV
+    quoted = path.replace("'", "''")
+    sql = f"select count(*), count(columns(*)) from read_csv('{quoted}', header = true)"
+    rows += con.execute(sql).fetchone()[0]
+print(rows)
+"""
+
+
+def measure_run(extracts: Path, home: Path, month: str, logs: Path, tag: str) -> dict:
+    cmd = [CLI, "run", "--extracts", str(extracts), "--home", str(home), "--month", month]
+    measured = run_measured(cmd, logs / f"run-{month}-{tag}.log")
+    reader = subprocess.run([sys.executable, __file__, "--read-run", str(home), month],
+                            capture_output=True, text=True, check=False, cwd=REPO)
+    info = json.loads(reader.stdout or "{}") if reader.returncode == 0 else {}
+    times = stage_times(measured, info)
+    return {"measured": measured_dict(measured), **times, "peak_rss_by_stage": stage_peaks(measured, info),
+            "run": info}
+
+
+def stage_peaks(m: Measured, info: dict) -> dict[str, float]:
+    """Peak process-tree RSS (GB) within each stage's time window."""
+    steps = info.get("steps") or {}
+    windows = {"start-up": (m.started, info.get("run_created") or m.started)}
+    for key, name in STEP_NAMES.items():
+        s = steps.get(key, {})
+        if "start" in s:
+            windows[name] = (s["start"], s.get("end", m.ended))
+    out = {}
+    for name, (a, b) in windows.items():
+        inside = [rss for t, rss in m.samples if a <= t <= b]
+        if inside:
+            out[name] = round(max(inside) / GB, 2)
+    return out
+
+
+def stage_times(m: Measured, info: dict) -> dict:
+    """Wall seconds per stage from the process's start/end and the run's step events."""
+    steps = info.get("steps") or {}
+    stages: dict[str, float] = {}
+    if not steps or info.get("run_created") is None:
+        return {"stages": stages, "startup_s": None}
+    first_start = min(s["start"] for s in steps.values() if "start" in s)
+    last_end = max(s.get("end", s.get("start", 0)) for s in steps.values())
+    stages["start-up (imports, definitions)"] = info["run_created"] - m.started
+    stages["run set-up (Dagster plans the run)"] = first_start - info["run_created"]
+    busy = 0.0
+    for key, name in STEP_NAMES.items():
+        s = steps.get(key, {})
+        if "start" in s and "end" in s:
+            stages[name] = s["end"] - s["start"]
+            busy += stages[name]
+    stages["between steps"] = (last_end - first_start) - busy
+    stages["shut-down"] = m.ended - last_end
+    startup = stages["start-up (imports, definitions)"] + stages["run set-up (Dagster plans the run)"]
+    return {"stages": {k: round(v, 2) for k, v in stages.items()}, "startup_s": round(startup, 2)}
+
+
+def failure(m: dict) -> str:
+    return m["aborted"] or f"exit {m['returncode']}"
+
+
+def bench_scale(scale: float, months: list[str], args, log: callable) -> ScaleResult:
+    tag = f"s{scale:g}"
+    extracts = args.work / "extracts" / tag
+    home = args.work / "homes" / tag
+    logs = args.work / "logs" / tag
+    res = ScaleResult(scale, months)
+    latest = months[-1]
+
+    # 1. generate (always from scratch: the generator's speed is measured)
+    if not (args.reuse_extracts and all((extracts / m / "manifest.json").exists() for m in months)):
+        shutil.rmtree(extracts, ignore_errors=True)
+        log(f"scale {scale:g}: generating {months[0]}..{latest}")
+        m = run_measured([CLI, "generate", "--out", str(extracts), "--first", months[0], "--last", latest,
+                          "--seed", str(args.seed), "--scale", f"{scale:g}"], logs / "generate.log")
+        if m.returncode:
+            res.failed = f"generate failed ({m.aborted or 'exit ' + str(m.returncode)}), see {m.log}"
+            res.generate = {"measured": measured_dict(m)}
+            return res
+        rows = sum(manifest_rows(extracts / mo) for mo in months)
+        res.generate = {"measured": measured_dict(m), "rows": rows, "rows_per_s": rows / m.wall_s}
+    else:
+        log(f"scale {scale:g}: reusing extracts in {extracts}")
+    res.rows_generated = sum(manifest_rows(extracts / mo) for mo in months)
+    res.rows_latest_month = manifest_rows(extracts / latest)
+    res.csv_bytes_latest_month = sum(p.stat().st_size for p in (extracts / latest).glob("*.csv"))
+
+    # 2. the floor: DuckDB reads the latest month's files once
+    log(f"scale {scale:g}: floor (DuckDB reads {latest}'s CSV files once)")
+    floor_cmd = [sys.executable, "-c", FLOOR_SCRIPT, str(extracts / latest)]
+    floors = [run_measured(floor_cmd, logs / f"floor-{i}.log") for i in range(args.floor_repeat)]
+    best = min(floors, key=lambda f: f.wall_s)
+    res.floor = {"measured": [measured_dict(f) for f in floors], "wall_s": best.wall_s,
+                 "rows_per_s": res.rows_latest_month / best.wall_s}
+
+    # 3. the pipeline: earlier months as set-up, then the latest month, measured
+    shutil.rmtree(home, ignore_errors=True)
+    for mo in months[:-1]:
+        log(f"scale {scale:g}: set-up run of {mo}")
+        run = measure_run(extracts, home, mo, logs, "setup")
+        res.setup_runs.append(run)
+        m = run["measured"]
+        log(f"  {m['wall_s']:.1f}s wall, peak RSS {m['peak_rss_bytes'] / GB:.2f} GB")
+        if m["returncode"]:
+            res.failed = f"set-up run of {mo} failed ({failure(m)}), see {m['log']}"
+            return res
+    repeat = args.repeat if scale <= args.repeat_max_scale else 1
+    for i in range(repeat):
+        log(f"scale {scale:g}: run of {latest} ({i + 1}/{repeat})")
+        run = measure_run(extracts, home, latest, logs, f"{i + 1}")
+        res.runs.append(run)
+        if run["measured"]["returncode"]:
+            m = run["measured"]
+            res.failed = f"run of {latest} failed ({failure(m)}), see {m['log']}"
+            return res
+        m = run["measured"]
+        log(f"  {m['wall_s']:.1f}s wall, peak RSS {m['peak_rss_bytes'] / GB:.2f} GB, stages {run['stages']}")
+
+    walls = [r["measured"]["wall_s"] for r in res.runs]
+    median_run = sorted(res.runs, key=lambda r: r["measured"]["wall_s"])[len(res.runs) // 2]
+    res.summary = {
+        "e2e_wall_s": statistics.median(walls),
+        "e2e_wall_all_s": [round(w, 2) for w in walls],
+        "e2e_cpu_s": median_run["measured"]["cpu_s"],
+        "startup_s": median_run["startup_s"],
+        "e2e_excl_startup_s": median_run["measured"]["wall_s"] - (median_run["startup_s"] or 0.0),
+        "peak_rss_bytes": max(r["measured"]["peak_rss_bytes"] for r in res.runs),
+        "rows_per_s": res.rows_latest_month / statistics.median(walls),
+        "floor_s": res.floor["wall_s"],
+        "e2e_over_floor": statistics.median(walls) / res.floor["wall_s"],
+        "stages": median_run["stages"],
+        "peak_rss_by_stage": median_run.get("peak_rss_by_stage", {}),
+        "dbt": (median_run.get("run") or {}).get("dbt", {}),
+        "dagster_events": (median_run.get("run") or {}).get("dagster_events"),
+    }
+    if not args.keep_data:
+        shutil.rmtree(extracts, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
+    return res
+
+
+def check_targets(results: list[ScaleResult]) -> list[dict]:
+    by_scale = {r.scale: r for r in results if r.summary}
+    targets = []
+
+    def add(name, measured, limit, ok, note=""):
+        targets.append({"target": name, "measured": measured, "limit": limit, "met": bool(ok), "note": note})
+
+    for r in results:
+        if r.failed:
+            add(f"scale {r.scale:g} completes", r.failed, "completes", False)
+    if not by_scale:
+        return targets
+
+    if 1 in by_scale:
+        s = by_scale[1].summary
+        add("Bradford-scale month end to end (scale 1, start-up included)", f"{s['e2e_wall_s']:.1f} s",
+            f"<= {BRADFORD_E2E_S:g} s", s["e2e_wall_s"] <= BRADFORD_E2E_S)
+    big = max(by_scale)
+    if big >= NATIONAL_SCALE:
+        s = by_scale[big].summary
+        add(f"scale {big:g} end to end vs the floor",
+            f"{s['e2e_wall_s']:.0f} s = {s['e2e_over_floor']:.2f} x floor ({s['floor_s']:.1f} s)",
+            f"<= {NATIONAL_FLOOR_FACTOR:g} x floor", s["e2e_over_floor"] <= NATIONAL_FLOOR_FACTOR)
+        add(f"scale {big:g} peak RSS (process tree)", f"{s['peak_rss_bytes'] / GB:.2f} GB",
+            f"<= {NATIONAL_RSS_BYTES / GB:g} GB", s["peak_rss_bytes"] <= NATIONAL_RSS_BYTES)
+    else:
+        add(f"scale {NATIONAL_SCALE} measured", f"largest scale {big:g}", f"scale >= {NATIONAL_SCALE}", False,
+            "not measured in this run")
+    scales = sorted(by_scale)
+    for a, b in zip(scales, scales[1:], strict=False):
+        ra, rb = by_scale[a], by_scale[b]
+        rows_ratio = rb.rows_latest_month / ra.rows_latest_month
+        time_ratio = rb.summary["e2e_excl_startup_s"] / ra.summary["e2e_excl_startup_s"]
+        add(f"cost linear in rows, scale {a:g} -> {b:g} (start-up excluded)",
+            f"rows x {rows_ratio:.2f}, time x {time_ratio:.2f}", f"time x <= {LINEAR_SLACK:g} * rows x",
+            time_ratio <= LINEAR_SLACK * rows_ratio)
+    gen = [r for r in results if r.generate.get("rows_per_s")]
+    if gen:
+        g = max(gen, key=lambda r: r.scale)
+        add(f"generator speed (scale {g.scale:g}, {len(g.months)} months, whole process)",
+            f"{g.generate['rows_per_s'] / 1e6:.2f} M rows/s", f">= {GENERATOR_ROWS_PER_S / 1e6:g} M rows/s",
+            g.generate["rows_per_s"] >= GENERATOR_ROWS_PER_S)
+    return targets
+
+
+# --------------------------------------------------------------------------------------------
+# report
+
+
+def environment() -> dict:
+    def out(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False).stdout.strip()
+        except OSError:
+            return ""
+
+    import duckdb
+    import polars
+
+    mem = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem = int(line.split()[1]) * 1024
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "host_cpus": os.cpu_count(),
+        "memory_gb": round(mem / GB, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "polars": polars.__version__,
+        "dbt": out([str(VENV_BIN / "dbt"), "--version"]).splitlines()[1:2],
+        "git_commit": out(["git", "rev-parse", "--short", "HEAD"]),
+        "machine_cpu": out(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]),
+        "git_dirty": bool(out(["git", "status", "--porcelain", "--untracked-files=no"])),
+    }
+
+
+def fmt_s(x: float | None) -> str:
+    return "-" if x is None else (f"{x:.1f}" if x < 100 else f"{x:.0f}")
+
+
+def fmt_rate(rows_per_s: float) -> str:
+    return f"{rows_per_s / 1e6:.2f} M" if rows_per_s >= 1e6 else f"{rows_per_s / 1e3:,.0f} k"
+
+
+def render_markdown(doc: dict) -> str:
+    env, results, targets = doc["environment"], doc["scales"], doc["targets"]
+    lines = [
+        "# csc-warehouse benchmark",
+        "",
+        f"Measured {env['date']} on {env['host_cpus']} CPUs, {env['memory_gb']} GB "
+        f"({env['platform']}; Python {env['python']}, DuckDB {env['duckdb']}, polars {env['polars']}), "
+        f"commit {env['git_commit']}{' + uncommitted changes' if env['git_dirty'] else ''}.",
+        f"Load average (1 min) during the run: {doc['load_min']:.1f} to {doc['load_max']:.1f} "
+        "(the machine is shared; every figure is wall-clock time).",
+        "",
+        "Reproduce with:",
+        "",
+        "```",
+        doc["command"],
+        "```",
+        "",
+        "## Targets (issue 7)",
+        "",
+        "| target | measured | limit | met |",
+        "|---|---|---|---|",
+    ]
+    for t in targets:
+        met = "yes" if t["met"] else "**no**"
+        lines.append(f"| {t['target']} | {t['measured']} | {t['limit']} | {met} |")
+    lines += [
+        "",
+        "## Results per scale",
+        "",
+        "Pipeline = `csc-warehouse run --month <latest>` (ingest -> dbt build -> checks -> publish), "
+        "after the earlier month(s) were run; median of the repeats. Floor = DuckDB parsing every "
+        "column of the same CSV files once.",
+        "",
+        "| scale | rows (latest month) | CSV | generate | generator rows/s | floor | end to end | "
+        "x floor | rows/s end to end | start-up | peak RSS | CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        if r.get("failed"):
+            lines.append(f"| {r['scale']:g} | failed: {r['failed']} |" + " |" * 10)
+            continue
+        s, g = r["summary"], r["generate"]
+        gen_wall = g["measured"]["wall_s"] if g else None
+        lines.append(
+            f"| {r['scale']:g} | {r['rows_latest_month']:,} | {r['csv_bytes_latest_month'] / 1e6:,.0f} MB | "
+            f"{fmt_s(gen_wall)} s ({r['rows_generated']:,} rows) | "
+            f"{fmt_rate(g['rows_per_s']) if g else '-'} | {fmt_s(s['floor_s'])} s | "
+            f"{fmt_s(s['e2e_wall_s'])} s ({', '.join(fmt_s(w) for w in s['e2e_wall_all_s'])}) | "
+            f"{s['e2e_over_floor']:.2f} | {fmt_rate(s['rows_per_s'])} | {fmt_s(s['startup_s'])} s | "
+            f"{s['peak_rss_bytes'] / GB:.2f} GB | {fmt_s(s['e2e_cpu_s'])} s |")
+    for r in results:
+        if not r.get("failed"):
+            continue
+        lines += ["", f"### Scale {r['scale']:g} did not complete", "", f"{r['failed']}.", ""]
+        g = r.get("generate") or {}
+        if g.get("rows_per_s"):
+            lines.append(f"* generate: {fmt_s(g['measured']['wall_s'])} s for {g['rows']:,} rows "
+                         f"({fmt_rate(g['rows_per_s'])} rows/s), peak RSS "
+                         f"{g['measured']['peak_rss_bytes'] / GB:.2f} GB")
+        elif g:
+            lines.append(f"* generate: stopped after {fmt_s(g['measured']['wall_s'])} s, peak RSS "
+                         f"{g['measured']['peak_rss_bytes'] / GB:.2f} GB")
+        if r.get("floor"):
+            lines.append(f"* floor: {fmt_s(r['floor']['wall_s'])} s for {r['rows_latest_month']:,} rows "
+                         f"({r['csv_bytes_latest_month'] / 1e6:,.0f} MB of CSV)")
+        for label, run in [("set-up run", x) for x in r.get("setup_runs", [])] + [
+                ("run", x) for x in r.get("runs", [])]:
+            m = run["measured"]
+            lines.append(f"* {label}: {fmt_s(m['wall_s'])} s, exit {m['returncode']}"
+                         f"{' (' + m['aborted'] + ')' if m.get('aborted') else ''}; stages (s) {run.get('stages')}; "
+                         f"peak RSS by stage (GB) {run.get('peak_rss_by_stage')}")
+    results = [r for r in results if r.get("summary")]
+    lines += ["", "## Wall time per stage (seconds, median run)", ""]
+    names = list(dict.fromkeys(k for r in results for k in r["summary"]["stages"]))
+    lines.append("| stage | " + " | ".join(f"scale {r['scale']:g}" for r in results) + " |")
+    lines.append("|---|" + "---|" * len(results))
+    for n in names:
+        lines.append(f"| {n} | " + " | ".join(fmt_s(r["summary"]["stages"].get(n)) for r in results) + " |")
+    lines += ["", "## Peak memory per stage (GB, process tree, median run)", ""]
+    names = list(dict.fromkeys(k for r in results for k in r["summary"].get("peak_rss_by_stage", {})))
+    lines.append("| stage | " + " | ".join(f"scale {r['scale']:g}" for r in results) + " |")
+    lines.append("|---|" + "---|" * len(results))
+    for n in names:
+        lines.append(f"| {n} | " + " | ".join(
+            f"{r['summary'].get('peak_rss_by_stage', {}).get(n, '-')}" for r in results) + " |")
+    lines += ["", "## dbt build", ""]
+    lines.append("| scale | nodes | start-up + parse | execute | models (sum of node times) | "
+                 "tests (sum) | slowest nodes |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for r in results:
+        d = r["summary"]["dbt"] or {}
+        bt = d.get("by_type", {})
+        slow = ", ".join(f"{x['node']} {x['seconds']:.1f}" for x in d.get("slowest", [])[:4])
+        lines.append(f"| {r['scale']:g} | {d.get('nodes', '-')} | {fmt_s(d.get('startup_and_parse_s'))} s | "
+                     f"{fmt_s(d.get('execute_s'))} s | {fmt_s(bt.get('model', {}).get('seconds'))} s | "
+                     f"{fmt_s(bt.get('test', {}).get('seconds'))} s | {slow} |")
+    lines.append("")
+    lines.append("Dagster events per run: " + ", ".join(
+        f"scale {r['scale']:g}: {r['summary']['dagster_events']}" for r in results) + ".")
+    before = BENCH / "before_after.md"
+    if before.exists():
+        lines += ["", before.read_text().strip()]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--scales", default="1,10,70", help="comma-separated scales (1 = Bradford, 70 ~ England)")
+    p.add_argument("--months", type=int, default=2, help="extract months per scale (the last is measured)")
+    p.add_argument("--last", default="2023-12", help="the latest extract month, YYYY-MM")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--repeat", type=int, default=3, help="runs of the latest month (median reported) ...")
+    p.add_argument("--repeat-max-scale", type=float, default=1, help="... at scales up to this one")
+    p.add_argument("--guard-rss-gb", type=float, default=GUARD["max_tree_rss"] / GB,
+                   help="stop a command whose process tree grows beyond this (shared machine)")
+    p.add_argument("--guard-available-gb", type=float, default=GUARD["min_available"] / GB,
+                   help="stop a command when the machine has less than this available")
+    p.add_argument("--floor-repeat", type=int, default=2, help="floor measurements (the best is kept)")
+    p.add_argument("--work", type=Path, default=BENCH / "work", help="generated data and homes (gitignored)")
+    p.add_argument("--out", type=Path, default=BENCH, help="where results.json and results.md go")
+    p.add_argument("--reuse-extracts", action="store_true", help="keep extracts found under --work")
+    p.add_argument("--keep-data", action="store_true", help="keep extracts and homes after each scale")
+    p.add_argument("--render", action="store_true", help="only rewrite results.md from results.json")
+    p.add_argument("--read-run", nargs=2, metavar=("HOME", "MONTH"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.read_run:
+        print(json.dumps(read_run(Path(args.read_run[0]), args.read_run[1]), default=str))
+        return 0
+    if args.render:
+        doc = json.loads((args.out / "results.json").read_text())
+        (args.out / "results.md").write_text(render_markdown(doc))
+        return 0
+
+    args.work = args.work.resolve()
+    GUARD.update(max_tree_rss=args.guard_rss_gb * GB, min_available=args.guard_available_gb * GB)
+    scales = [float(s) for s in args.scales.split(",")]
+    months = month_list(args.last, args.months)
+    loads: list[float] = [load_average()]
+
+    def log(msg: str) -> None:
+        loads.append(load_average())
+        print(f"[bench {datetime.now():%H:%M:%S}] {msg}", flush=True)
+
+    command = "make bench" if argv is None and sys.argv[1:] == [] else (
+        ".venv/bin/python bench/run_bench.py " + " ".join(sys.argv[1:] if argv is None else argv)).strip()
+    results: list[ScaleResult] = []
+    args.out.mkdir(parents=True, exist_ok=True)
+    for scale in scales:
+        results.append(bench_scale(scale, months, args, log))
+        loads.append(load_average())
+        doc = {  # written after every scale, so a long run leaves its results as it goes
+            "command": command,
+            "environment": environment(),
+            "load_min": min(loads),
+            "load_max": max(loads),
+            "months": months,
+            "scales": [asdict(r) for r in results],
+            "targets": check_targets(results),
+            "complete": len(results) == len(scales),
+            "date": date.today().isoformat(),
+        }
+        (args.out / "results.json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
+        (args.out / "results.md").write_text(render_markdown(doc))
+    for t in doc["targets"]:
+        print(f"{'MET ' if t['met'] else 'NOT MET'}  {t['target']}: {t['measured']} (limit {t['limit']})")
+    print(f"wrote {args.out / 'results.md'} and {args.out / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
