@@ -28,6 +28,7 @@ import duckdb
 from dagster_project.checks.policy import Policy
 from dagster_project.checks.results import Finding, private_column
 from dagster_project.contract import TABLES, TABLES_BY_NAME, month_end
+from dagster_project.warehouse_sql import fetch_dicts, relation_exists
 
 SCORECARD = "main.fct_scorecard"
 DIM_MEASURE = "main.dim_measure"
@@ -67,28 +68,8 @@ def fmt_figure(unit: str, value: float | None, num: int | None = None, den: int 
     return fmt_pct(value, num, den) if unit == "percent" else fmt_count(value)
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, name = qualified.split(".")
-    return (
-        con.execute(
-            "select count(*) from duckdb_tables() where database_name = current_database() "
-            "and schema_name = ? and table_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-        > 0
-        or con.execute(
-            "select count(*) from duckdb_views() where database_name = current_database() "
-            "and schema_name = ? and view_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-        > 0
-    )
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    cur = con.execute(sql, list(params))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,7 +79,7 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) 
 
 def _latest_loads(con: duckdb.DuckDBPyConnection, month: date) -> dict[str, dict[str, Any]]:
     """The month's load-log row per table (the latest load when a month was loaded twice)."""
-    rows = _rows(
+    rows = fetch_dicts(
         con,
         """select * from raw.load_log where extract_month = ?
            qualify row_number() over (partition by table_name order by loaded_at desc) = 1""",
@@ -110,7 +91,7 @@ def _latest_loads(con: duckdb.DuckDBPyConnection, month: date) -> dict[str, dict
 def previous_extract(con: duckdb.DuckDBPyConnection, month: date) -> date | None:
     """The extract to compare with: the latest earlier extract that was published, else the latest
     earlier one loaded (a blocked, truncated month is not the yardstick for the next one)."""
-    if table_exists(con, PUBLISHED_FIGURES):
+    if relation_exists(con, PUBLISHED_FIGURES):
         published = con.execute(
             f"""select max(l.extract_month) from raw.load_log as l
                 where l.extract_month < ?
@@ -203,7 +184,7 @@ def quarantine_rate(con: duckdb.DuckDBPyConnection, month: date, policy: Policy)
     loads = _latest_loads(con, month)
     prev_month = previous_extract(con, month)
     before = _latest_loads(con, prev_month) if prev_month else {}
-    by_rule = _rows(
+    by_rule = fetch_dicts(
         con,
         """select table_name, rule, count(distinct row_number) as rows_failing, count(*) as failures,
                   list(distinct record_key order by record_key)[1:5] as example_keys
@@ -317,7 +298,7 @@ def load_reconciliation(con: duckdb.DuckDBPyConnection, month: date, policy: Pol
 
 def freshness(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> list[Finding]:
     """Newest event of busy tables against the extract date; extract date against month end."""
-    ext = _rows(
+    ext = fetch_dicts(
         con, "select * from raw.extracts where extract_month = ? order by loaded_at desc limit 1", [month]
     )
     fam = policy.family("freshness")
@@ -437,7 +418,7 @@ class Measure:
 
 
 def measures(con: duckdb.DuckDBPyConnection) -> dict[str, Measure]:
-    rows = _rows(
+    rows = fetch_dicts(
         con,
         f"select measure_id, unit, is_snapshot, requires_feature, measure_name "
         f"from {DIM_MEASURE} order by sort_order",
@@ -455,7 +436,7 @@ def measures(con: duckdb.DuckDBPyConnection) -> dict[str, Measure]:
 
 
 def scorecard_rows(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    return _rows(
+    return fetch_dicts(
         con,
         f"select measure_id, month, value, numerator, denominator, availability, extract_month "
         f"from {SCORECARD} order by measure_id, month",
@@ -542,7 +523,7 @@ def completeness(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) ->
 def bounds(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> list[Finding]:
     """Percentages 0-100, counts >= 0, numerator <= denominator, value agrees with its parts."""
     tol = float(policy.family("bounds").get("value_tolerance", 0.05)) + 1e-9
-    violations = _rows(
+    violations = fetch_dicts(
         con,
         f"""
         with s as (
@@ -779,7 +760,7 @@ def consistency(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> 
                 )
             )
             continue
-        bad = _rows(
+        bad = fetch_dicts(
             con,
             f"""select l.month, l.{lc} as left_figure, r.{rc} as right_figure
                 from {SCORECARD} as l join {SCORECARD} as r on l.month = r.month
@@ -900,7 +881,7 @@ def reconciliation(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) 
             "fact": rec.fact,
             "filter": rec.where,
         }
-        if not table_exists(con, f"main.{rec.fact}"):
+        if not relation_exists(con, f"main.{rec.fact}"):
             out.append(
                 Finding(
                     "reconciliation",
@@ -913,7 +894,7 @@ def reconciliation(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) 
                 )
             )
             continue
-        rows = _rows(
+        rows = fetch_dicts(
             con,
             f"""with facts as (
                     select {rec.month_column} as month, {rec.count} as fact_rows
@@ -976,12 +957,12 @@ def reconciliation(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) 
             )
     for fact, (raw_table, fact_month, raw_date) in FACT_SOURCES.items():
         subject = f"{fact}_rows"
-        if not table_exists(con, f"main.{fact}"):
+        if not relation_exists(con, f"main.{fact}"):
             out.append(
                 Finding("reconciliation", subject, False, f"{fact} does not exist", {}, asset_key=fact)
             )
             continue
-        rows = _rows(
+        rows = fetch_dicts(
             con,
             f"""with f as (
                     select {fact_month} as month, count(*) as n from main.{fact}
@@ -1221,8 +1202,8 @@ def restatement(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> 
     """Figures already published from earlier extracts that this extract moves beyond tolerance."""
     cat = measures(con)
     prior: list[dict[str, Any]] = []
-    if table_exists(con, PUBLISHED_FIGURES):
-        prior = _rows(
+    if relation_exists(con, PUBLISHED_FIGURES):
+        prior = fetch_dicts(
             con,
             f"""with last as (
                     select * from {PUBLISHED_FIGURES} where extract_month < ?

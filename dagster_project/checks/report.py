@@ -34,6 +34,7 @@ from dagster_project.checks.results import (
 )
 from dagster_project.checks.signoff import signoffs_for_month
 from dagster_project.settings import HomePaths
+from dagster_project.warehouse_sql import fetch_dicts, relation_exists
 
 HTML_NAME = "quality_report.html"
 CSV_NAME = "quality_report.csv"
@@ -77,21 +78,8 @@ class ReportData:
         return [e for e in self.evaluations if e["status"] != PASSED]
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params or [])
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return (
-        con.execute(
-            "select count(*) from duckdb_tables() where database_name = current_database() "
-            "and schema_name = ? and table_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-        > 0
-    )
 
 
 def read_dbt_tests(run_results: Path | None) -> list[dict[str, Any]]:
@@ -124,7 +112,7 @@ def collect(
     outcome: str | None = None,
 ) -> ReportData:
     ensure_quality_schema(con)
-    evaluations = _rows(
+    evaluations = fetch_dicts(
         con,
         f"""select check_id, family, subject, asset_key, severity, status, summary, evidence, measure_id,
                    figure_month, checked_at
@@ -151,8 +139,8 @@ def collect(
         dbt_tests=[t for t in dbt_tests if t["status"] != "pass"],
         dbt_counts=dict(Counter(t["status"] for t in dbt_tests)),
     )
-    if _has_table(con, "raw", "quarantine"):
-        failures = _rows(
+    if relation_exists(con, "raw.quarantine"):
+        failures = fetch_dicts(
             con,
             """select table_name, rule, column_name, any_value(message) as message,
                       count(distinct row_number) as rows_failing, count(*) as failures,
@@ -169,8 +157,8 @@ def collect(
             if f["table_name"] == "ssd_person":
                 f["example_keys"] = None  # person ids identify children
         data.row_failures = failures
-    if _has_table(con, "raw", "load_log"):
-        data.loads = _rows(
+    if relation_exists(con, "raw.load_log"):
+        data.loads = fetch_dicts(
             con,
             """select table_name, file_name, rows_read, rows_loaded, rows_quarantined, duplicates_dropped,
                       rows_read = rows_loaded + rows_quarantined + duplicates_dropped as reconciles

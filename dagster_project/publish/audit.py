@@ -28,6 +28,7 @@ import duckdb
 
 from dagster_project.checks.results import QUALITY_SCHEMA, SIGNED_OFF, WARN, SignOff, ensure_quality_schema
 from dagster_project.checks.signoff import signoffs_for_month
+from dagster_project.warehouse_sql import fetch_dicts
 
 AUDIT_SCHEMA = "audit"
 PUBLISHED_FIGURES = f"{AUDIT_SCHEMA}.published_figures"
@@ -143,16 +144,12 @@ def forget_run(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     con.execute(f"DELETE FROM {PUBLISHED_FIGURES} WHERE run_id = ?", [run_id])
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params or [])
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 def published_as_of(con: duckdb.DuckDBPyConnection, extract_month: date) -> list[dict[str, Any]]:
     """The scorecard as last published from ``extract_month``'s extract (what the committee saw)."""
     ensure_audit_schema(con)
-    return _rows(
+    return fetch_dicts(
         con,
         f"""select * from {PUBLISHED_FIGURES} where extract_month = ?
             qualify published_at = max(published_at) over ()
@@ -174,7 +171,7 @@ def restatements(
         where.append("extract_month = ?")
         params.append(extract_month)
     clause = f"where {' and '.join(where)}" if where else ""
-    return _rows(
+    return fetch_dicts(
         con, f"select * from {RESTATEMENTS} {clause} order by measure_id, month, extract_month", params
     )
 
@@ -183,7 +180,7 @@ def signoffs(con: duckdb.DuckDBPyConnection, month: date | None = None) -> list[
     """Sign-offs (who, when, why, which figures), of one month or all."""
     ensure_quality_schema(con)
     clause, params = ("where month = ?", [month]) if month is not None else ("", [])
-    rows = _rows(con, f"select * from {QUALITY_SCHEMA}.signoffs {clause} order by month, signed_at", params)
+    rows = fetch_dicts(con, f"select * from {QUALITY_SCHEMA}.signoffs {clause} order by month, signed_at", params)
     for r in rows:
         r["evidence"] = json.loads(r["evidence"]) if r["evidence"] else None
     return rows
@@ -212,7 +209,7 @@ def create_figure_notes(con: duckdb.DuckDBPyConnection, month: date, run_id: str
     ensure_quality_schema(con)
     ensure_audit_schema(con)
     notes: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    evaluations = _rows(
+    evaluations = fetch_dicts(
         con,
         f"""select check_id, family, status, summary, evidence, measure_id, figure_month
             from {QUALITY_SCHEMA}.check_results
@@ -233,7 +230,7 @@ def create_figure_notes(con: duckdb.DuckDBPyConnection, month: date, run_id: str
             flag = "warning"
         for m in dict.fromkeys(months):
             notes.setdefault((e["measure_id"], m), []).append((flag, text))
-    restated = _rows(
+    restated = fetch_dicts(
         con,
         f"""with last as (
                 select * from {PUBLISHED_FIGURES} where extract_month < ?

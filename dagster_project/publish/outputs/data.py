@@ -17,6 +17,8 @@ from typing import Any
 
 import duckdb
 
+from dagster_project.warehouse_sql import fetch_dicts, relation_exists
+
 COUNT, PERCENT = "count", "percent"
 AVAILABLE, NO_DATA, NOT_AVAILABLE = "available", "no_data", "not_available"
 WARNING, SIGNED_OFF, RESTATED = "warning", "signed_off", "restated"
@@ -165,22 +167,12 @@ def direction_of_travel(measure: Measure, series: list[Figure]) -> Direction:
     return Direction(arrow, verdict, f"{arrow} {verdict} ({'up' if up else 'down'} from {since})")
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params or [])
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-def _has_relation(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return con.execute(
-        "select count(*) from duckdb_tables() where database_name = current_database() and schema_name = ? "
-        "and table_name = ? union all select count(*) from duckdb_views() where database_name = "
-        "current_database() and schema_name = ? and view_name = ?", [schema, name, schema, name]
-    ).fetchall() != [(0,), (0,)]
 
 
 def read_measures(con: duckdb.DuckDBPyConnection) -> list[Measure]:
-    rows = _rows(con, """select measure_id, measure_name, spec_name, section, polarity, unit, definition,
+    rows = fetch_dicts(con, """select measure_id, measure_name, spec_name, section, polarity, unit, definition,
                                 sort_order, is_snapshot, requires_feature
                          from main.dim_measure order by sort_order""")
     return [Measure(r["measure_id"], r["measure_name"], r["spec_name"], r["section"], r["polarity"],
@@ -189,7 +181,7 @@ def read_measures(con: duckdb.DuckDBPyConnection) -> list[Measure]:
 
 
 def read_figures(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, date], Figure]:
-    rows = _rows(con, """select measure_id, month, value, numerator, denominator, availability
+    rows = fetch_dicts(con, """select measure_id, month, value, numerator, denominator, availability
                          from main.fct_scorecard order by measure_id, month""")
     return {(r["measure_id"], r["month"]): Figure(
         r["measure_id"], r["month"], r["value"],
@@ -208,7 +200,7 @@ def _notes(con: duckdb.DuckDBPyConnection, month: date,
 
     create_figure_notes(con, month, run_id)
     out = {}
-    for r in _rows(con, "select measure_id, month, flag, note from figure_notes"):
+    for r in fetch_dicts(con, "select measure_id, month, flag, note from figure_notes"):
         note = r["note"] or ""
         flags = {r["flag"]}
         for part in note.split(" | "):
@@ -225,9 +217,9 @@ def _notes(con: duckdb.DuckDBPyConnection, month: date,
 def read_restatements(con: duckdb.DuckDBPyConnection, month: date,
                       figures: dict[tuple[str, date], Figure]) -> list[Restatement]:
     """Figures of this scorecard that an earlier extract published with another value."""
-    if not _has_relation(con, "audit", "published_figures"):
+    if not relation_exists(con, "audit.published_figures"):
         return []
-    rows = _rows(con, """select measure_id, month, extract_month, value from audit.published_figures
+    rows = fetch_dicts(con, """select measure_id, month, extract_month, value from audit.published_figures
                          where extract_month < ?
                          qualify row_number() over (partition by measure_id, month
                                                     order by extract_month desc, published_at desc) = 1""",
