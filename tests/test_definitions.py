@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 import dagster as dg
 
-from dagster_project.models.dbt import dbt_build_args, manifest_is_stale, month_start
+from dagster_project.models.dbt import (
+    carry_partial_parse,
+    dbt_build_args,
+    dbt_build_env,
+    keep_partial_parse,
+    manifest_is_stale,
+    month_start,
+)
 
 
 def test_definitions_load():
@@ -40,12 +45,25 @@ def test_dbt_tests_are_blocking_asset_checks():
     assert any(c.blocking for c in dbt_checks)
 
 
-def test_dbt_build_args_pass_the_extract_month():
+def test_dbt_build_gets_the_extract_month_from_its_environment(tmp_path):
     assert month_start("2023-07") == "2023-07-01"
-    args = dbt_build_args("2023-07")
-    assert args[:2] == ["build", "--vars"]
-    assert json.loads(args[2]) == {"extract_month": "2023-07-01"}
-    assert args[3:] == ["--exclude-resource-type", "unit_test"]
+    assert dbt_build_args() == ["build", "--exclude-resource-type", "unit_test"]
+    env = dbt_build_env("2023-07", tmp_path / "warehouse.duckdb")
+    assert env == {"CSC_WAREHOUSE_DB": str(tmp_path / "warehouse.duckdb"), "CSC_EXTRACT_MONTH": "2023-07-01"}
+
+
+def test_partial_parse_state_carries_from_build_to_build(tmp_path):
+    saved = tmp_path / "dbt-target"
+    saved.mkdir()
+    first = saved / "run1"
+    carry_partial_parse(saved, first)  # nothing saved yet: dbt parses from scratch
+    assert not (first / "partial_parse.msgpack").exists()
+    first.mkdir()
+    (first / "partial_parse.msgpack").write_bytes(b"state 1")
+    keep_partial_parse(first, saved)
+    carry_partial_parse(saved, saved / "run2")
+    assert (saved / "run2" / "partial_parse.msgpack").read_bytes() == b"state 1"
+    assert sorted(p.name for p in saved.iterdir()) == ["partial_parse.msgpack", "run1", "run2"]
 
 
 def test_manifest_staleness(tmp_path):

@@ -26,6 +26,12 @@ concurrency:
     max_concurrent_runs: 1
 telemetry:
   enabled: false
+# The SQLite event log, with its connections kept open (dagster_project/event_log.py).
+event_log_storage:
+  module: dagster_project.event_log
+  class: PooledSqliteEventLogStorage
+  config:
+    base_dir: {base_dir}
 """
 
 LAUNCHED_BY_TAG = "csc/launched_by"
@@ -57,7 +63,7 @@ def prepare_home(home: Path, extracts: Path | None) -> HomePaths:
     paths.work_dir.mkdir(parents=True, exist_ok=True)
     yaml = paths.dagster_home / "dagster.yaml"
     if not yaml.exists():
-        yaml.write_text(DAGSTER_YAML)
+        yaml.write_text(DAGSTER_YAML.format(base_dir=paths.dagster_home / "history" / "runs"))
     os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
     os.environ[HOME_ENV] = str(paths.home)
     if extracts is not None:

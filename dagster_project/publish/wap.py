@@ -177,7 +177,7 @@ def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date,
     tmp_db = staging_root / "warehouse.duckdb"
     if replace_warehouse:
         tables = build_published_copy(con, tmp_db, (month, run_id, published_at))
-        write_docs_site(tmp_db, month.strftime("%Y-%m-01"), staging_root / "docs", staging_root / "docs-work")
+        write_docs_site(tmp_db, dbt_results.parent, staging_root / "docs")
 
     failpoint("before_publish_swap")
     # the publish instant: both renames are atomic

@@ -1,5 +1,7 @@
-{#- The extract month being built (var extract_month, 'YYYY-MM-DD', first of the month) as a
-    DATE literal expression. -#}
+{#- The extract month being built ('YYYY-MM-DD', first of the month) as a DATE literal expression.
+    From var extract_month when given (dbt unit tests, hand-run builds), else from the environment
+    variable CSC_EXTRACT_MONTH, which the pipeline sets: a changed var makes dbt re-parse the whole
+    project, a changed environment variable only the models that use it (docs/decisions.md). -#}
 {% macro extract_month() -%}
-    cast('{{ var("extract_month") }}' as date)
+    cast('{{ var("extract_month", env_var("CSC_EXTRACT_MONTH", "")) }}' as date)
 {%- endmacro %}
