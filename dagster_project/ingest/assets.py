@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from dagster_project.checks.gx_suites import warm_up_in_background
 from dagster_project.contract import TABLES, parse_month
 from dagster_project.ingest.load import ExtractRejected, LoadResult, load_extract
 from dagster_project.ingest.raw_schema import LOG_TABLES_DDL, RAW_SCHEMA
@@ -65,6 +66,7 @@ def ssd_extract(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     month = parse_month(context.partition_key)
     folder = warehouse.extract_folder(context.partition_key)
     context.log.info(f"[{context.partition_key}] ingest: loading {folder}")
+    warm_up_in_background()  # the raw checks' GX import overlaps the load (DuckDB work, no GIL)
     try:
         with warehouse.connect() as con:
             result = load_extract(con, folder, month, run_id=context.run_id)

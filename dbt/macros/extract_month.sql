@@ -3,5 +3,11 @@
     variable CSC_EXTRACT_MONTH, which the pipeline sets: a changed var makes dbt re-parse the whole
     project, a changed environment variable only the models that use it (docs/decisions.md). -#}
 {% macro extract_month() -%}
-    cast('{{ var("extract_month", env_var("CSC_EXTRACT_MONTH", "")) }}' as date)
+    {%- set month = var("extract_month", env_var("CSC_EXTRACT_MONTH", "")) -%}
+    {%- if execute and not month -%}
+        {{ exceptions.raise_compiler_error(
+            "No extract month: the pipeline sets CSC_EXTRACT_MONTH; by hand, pass "
+            ~ "--vars '{extract_month: \"YYYY-MM-01\"}'") }}
+    {%- endif -%}
+    cast('{{ month }}' as date)
 {%- endmacro %}
