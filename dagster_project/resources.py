@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from dagster_project.settings import HomePaths, extracts_from_env, home_from_env
+from dagster_project.settings import HomePaths, duckdb_memory_limit, extracts_from_env, home_from_env
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -38,7 +38,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         db = self.paths.work_db
         db.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(db), read_only=read_only)
+        con = duckdb.connect(str(db), read_only=read_only, config={"memory_limit": duckdb_memory_limit()})
         try:
             yield con
         finally:

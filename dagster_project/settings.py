@@ -17,6 +17,15 @@ EXTRACTS_ENV = "CSC_EXTRACTS_DIR"
 FIRST_MONTH_ENV = "CSC_FIRST_MONTH"
 DEFAULT_FIRST_MONTH = "2015-01"
 MONTH_FMT = "%Y-%m"
+# DuckDB spills to disk beyond this (its default is 80% of the machine's memory): the ingest's
+# staging tables, the checks and the dbt build (dbt/profiles.yml reads the same variable) stay
+# within the memory budget whatever the extract's size (docs/scaling.md).
+DUCKDB_MEMORY_LIMIT_ENV = "CSC_DUCKDB_MEMORY_LIMIT"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
+
+
+def duckdb_memory_limit() -> str:
+    return os.environ.get(DUCKDB_MEMORY_LIMIT_ENV) or DEFAULT_DUCKDB_MEMORY_LIMIT
 
 
 @dataclass(frozen=True)

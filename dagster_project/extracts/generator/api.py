@@ -55,7 +55,8 @@ def generate(
     rows, table_rows = 0, {}
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".generator-", dir=out_dir) as scratch:
-        caches = history.render_caches(Path(scratch))
+        # the rendered-rows cache pays off from the second month on; one month is rendered directly
+        caches = history.render_caches(Path(scratch)) if len(timeline.extracts) > 1 else {}
         for extract in timeline.extracts:  # loop over months
             injected = faults if extract is timeline.extracts[-1] else ()
             table_rows = _write_extract(out_dir, history.snapshot(extract), extract, injected, seed, caches)
