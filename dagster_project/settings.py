@@ -21,7 +21,7 @@ MONTH_FMT = "%Y-%m"
 # staging tables, the checks and the dbt build (dbt/profiles.yml reads the same variable) stay
 # within the memory budget whatever the extract's size (docs/scaling.md).
 DUCKDB_MEMORY_LIMIT_ENV = "CSC_DUCKDB_MEMORY_LIMIT"
-DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
 
 
 def duckdb_memory_limit() -> str:

@@ -1,18 +1,21 @@
 """Load one extract month into the raw layer (docs/architecture.md, "The raw layer").
 
-``load_extract`` is the whole ingest stage for a month, in two phases:
+``load_extract`` is the whole ingest stage for a month, in three phases:
 
 1. *Checks before the transaction* (nothing is written): the manifest (when sent) is parsed and
    its period checked; every required table's file is present; every file's header has the
    required columns; every file listed in the manifest is present with the listed SHA-256.
-2. *One transaction*: the raw schema is created if needed; each file is streamed in batches
-   (polars, Arrow) into a temporary staging table; row counts are checked against the manifest;
-   exact duplicates are marked; every validity rule runs as SQL; the month's previous snapshot
-   is deleted from every raw table; the new snapshot, the quarantine, the load log, the extract
-   facts and the optional features are written; the staging tables are dropped; commit.
+2. *Staging* (only this connection's temporary tables are written): each file is streamed in
+   batches (polars, Arrow) into a temporary staging table; row counts are checked against the
+   manifest; exact duplicates are marked; every validity rule runs as SQL. Outside a
+   transaction, so DuckDB can spill the staging tables to disk.
+3. *One transaction*: the raw schema is created if needed; the month's previous snapshot is
+   deleted from every raw table; the new snapshot, the quarantine, the load log, the extract
+   facts and the optional features are written; commit. The staging tables are dropped
+   whatever happens.
 
-A file-level failure at any point raises ExtractRejected and rolls back, so the warehouse is
-exactly as before.
+A file-level failure at any point raises ExtractRejected (rolling back the transaction if it
+had begun), so the warehouse is exactly as before.
 """
 
 from __future__ import annotations
@@ -162,8 +165,8 @@ def load_extract(
     run_id: str | None = None,
     today: date | None = None,
 ) -> LoadResult:
-    """Validate the month folder ``extract_dir`` and load it into the raw layer in one
-    transaction, replacing any previous snapshot of ``month``.
+    """Validate the month folder ``extract_dir`` and load it into the raw layer, replacing any
+    previous snapshot of ``month`` in one transaction.
 
     ``today`` (default: the current date) is the extract date when there is no manifest.
     Raises ExtractRejected on a file-level failure, with nothing written.
@@ -173,23 +176,29 @@ def load_extract(
     extract_dir = Path(extract_dir)
     plan = plan_extract(extract_dir, month, today or date.today())
     loaded_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    con.execute("BEGIN TRANSACTION")
     try:
-        create_raw_schema(con)
+        # Staging and the validity rules work on this connection's temporary tables, outside the
+        # transaction: nobody else sees them, and DuckDB can spill them to disk (inside a
+        # transaction they stayed in memory beyond memory_limit: 13 GB for a national month).
         for tf in plan.files.values():
             _stage(con, tf, plan.manifest)
         _run_rules(con, plan)
-        _delete_month(con, month)
-        for tf in plan.files.values():
-            _write_snapshot(con, tf, loaded_at)
-        _write_logs(con, plan, loaded_at, run_id)
-        tables = _reconcile(con, plan)
-        counts = _quarantine_counts(con)
+        # The month's snapshot replaces the previous one in one transaction: all or nothing.
+        con.execute("BEGIN TRANSACTION")
+        try:
+            create_raw_schema(con)
+            _delete_month(con, month)
+            for tf in plan.files.values():
+                _write_snapshot(con, tf, loaded_at)
+            _write_logs(con, plan, loaded_at, run_id)
+            tables = _reconcile(con, plan)
+            counts = _quarantine_counts(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
         _drop_staging(con, plan)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return LoadResult(
         month=month,
         run_id=run_id,
@@ -261,7 +270,7 @@ def _check_checksums(extract_dir: Path, month: date, manifest: Manifest, files: 
 
 
 # --------------------------------------------------------------------------------------------
-# Phase 2: inside the transaction
+# Phases 2 and 3: staging (temporary tables), then the transaction
 
 
 def staging_ddl(table: Table) -> str:
