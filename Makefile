@@ -37,9 +37,9 @@ lock:
 clean:
 	rm -rf $(VENV) demo dbt/target dbt/logs
 
-# Benchmark (bench/run_bench.py): generate extracts at scales 1, 10 and 70 (~England), run the
-# latest month through the pipeline, compare with the floor; writes bench/results.{md,json}.
-# Takes about an hour on a 2-core machine and needs ~30 GB free disk under bench/work/.
+# Benchmark (bench/run_bench.py): generate one month at scales 1, 10 and 70 (~England), run it
+# through the pipeline, compare with the floor; writes bench/results.{md,json}.
+# Took 12 minutes on a quiet 2-core machine (2026-12-02) and needs ~20 GB free disk under bench/work/.
 .PHONY: bench
 bench: setup
 	$(BIN)/python bench/run_bench.py
