@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,6 +28,7 @@ from types import SimpleNamespace
 import duckdb
 
 from dagster_project.models.pseudonym import DEMO_KEY, pseudonym_key
+from dagster_project.warehouse_sql import fetch_dicts
 
 DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
 
@@ -71,13 +71,11 @@ def _docs_index_template() -> Path:
 def build_catalog(published_db: Path, manifest: dict) -> dict:
     """dbt's catalog.json for the relations of ``published_db`` that the manifest describes."""
     from dbt.artifacts.schemas.catalog import CatalogArtifact
-    from dbt.task.docs.generate import Catalog, get_unique_id_mapping
+    from dbt.task.docs.generate import Catalog
 
     con = duckdb.connect(str(published_db), read_only=True)
     try:
-        cursor = con.execute(CATALOG_SQL)
-        names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        rows = fetch_dicts(con, CATALOG_SQL)
     finally:
         con.close()
     database = next((n["database"] for n in manifest["nodes"].values() if n.get("database")), None)
@@ -88,14 +86,10 @@ def build_catalog(published_db: Path, manifest: dict) -> dict:
                                      identifier=n.get("identifier") or n.get("alias") or n["name"])
                 for uid, n in manifest[kind].items() if n.get("schema")}
 
-    node_map, source_map = get_unique_id_mapping(SimpleNamespace(nodes=relations("nodes"),
-                                                                 sources=relations("sources")))
-    nodes, sources = {}, {}
-    for key, table in catalog.items():
-        if key in node_map:
-            nodes[node_map[key]] = replace(table, unique_id=node_map[key])
-        for uid in sorted(source_map.get(key, ())):
-            sources[uid] = replace(table, unique_id=uid)
+    # dbt's own matching of catalog tables to manifest nodes and sources; it reads only each
+    # relation's database, schema and identifier, so the manifest JSON stands in for dbt's object
+    nodes, sources = catalog.make_unique_id_map(SimpleNamespace(nodes=relations("nodes"),
+                                                                sources=relations("sources")))
     artifact = CatalogArtifact.from_results(generated_at=datetime.now(UTC).replace(tzinfo=None), nodes=nodes,
                                             sources=sources, compile_results=None, errors=None)
     return artifact.to_dict(omit_none=False)
