@@ -18,6 +18,7 @@ from dagster_project.extracts.reader import (
     bad_column,
     iter_batches,
     open_table_file,
+    read_ahead,
     read_table,
 )
 
@@ -287,6 +288,30 @@ def test_batches_keep_file_order_and_row_numbers(tmp_path: Path) -> None:
     rows = pl.concat(batches)
     assert column(rows, "_row_number") == list(range(1, 11))
     assert column(rows, "miss_table_id") == [f"M{i}" for i in range(10)]
+
+
+def test_read_ahead_keeps_order_and_stops_the_producer_when_the_consumer_stops(tmp_path: Path) -> None:
+    tf = missing_file(tmp_path, *(f"M{i},P1,2023-07-01,M,,," for i in range(10)))
+    rows = pl.concat(read_ahead(iter_batches(tf, batch_rows=3), depth=1))
+    assert column(rows, "_row_number") == list(range(1, 11))
+
+    produced: list[int] = []
+
+    def numbers():
+        for i in range(1000):
+            produced.append(i)
+            yield i
+
+    ahead = read_ahead(numbers(), depth=2)
+    assert [next(ahead), next(ahead)] == [0, 1]
+    ahead.close()  # the consumer stops early: the producer thread is stopped and joined
+    assert len(produced) <= 6
+
+
+def test_read_ahead_raises_the_producers_error_in_the_consumer(tmp_path: Path) -> None:
+    tf = missing_file(tmp_path, *(["M1,P1,2023-07-01,M,,,"] * 5), "M9,P1,2023-07-01,M,,,,extra")
+    with pytest.raises(ExtractRejected, match="cannot be read as a UTF-8 CSV file"):
+        list(read_ahead(iter_batches(tf, batch_rows=2)))
 
 
 def test_header_only_file_has_no_rows(tmp_path: Path) -> None:

@@ -29,11 +29,15 @@ JSON must be a JSON object (checked when staged, see above).
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
@@ -51,6 +55,8 @@ from dagster_project.contract import (
 )
 from dagster_project.extracts.manifest import file_sha256
 
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+T = TypeVar("T")
 ROW_NUMBER = "_row_number"
 EXTRA_COLUMNS = "_extra_columns"
 BAD_PREFIX = "_bad_"
@@ -211,23 +217,44 @@ def _raw_scan(tf: TableFile) -> pl.LazyFrame:
     return lf.with_row_index(ROW_NUMBER, offset=1)
 
 
-def _staging_exprs(tf: TableFile) -> list[pl.Expr]:
-    """From the raw text fields to the staging shape (typed columns, bad texts, extras)."""
+def _trimmed_name(name: str) -> str:
+    return f"__t_{name}"
+
+
+def _parsed_name(name: str) -> str:
+    return f"__p_{name}"
+
+
+def _to_staging(frame: FrameT, tf: TableFile) -> FrameT:
+    """From the raw text fields to the staging shape (typed columns, bad texts, extras).
+
+    In three steps, each a set of columns polars computes in parallel, so that no value is
+    trimmed or parsed twice (eager polars does not share common subexpressions, and a column's
+    trimmed text is read four times by a date parse and again by its "unreadable" test):
+    trimmed texts, then parsed values, then the staging columns.
+    """
     position = {name: i for i, name in enumerate(tf.header)}
+    present = [c for c in tf.table.columns if c.name in position]
+    trimmed = [_trimmed(pl.col(_source(position[c.name]))).alias(_trimmed_name(c.name)) for c in present]
+    parsed = [
+        _parser(c.kind)(pl.col(_trimmed_name(c.name))).alias(_parsed_name(c.name)) for c in present if is_parsed(c)
+    ]
     exprs: list[pl.Expr] = []
     for column in tf.table.columns:
-        src = pl.col(_source(position[column.name])) if column.name in position else None
-        exprs.extend(column_exprs(column, src))
+        if column.name in position:
+            exprs.extend(column_exprs(column, pl.col(_source(position[column.name]))))
+        else:
+            exprs.extend(column_exprs(column, None))
     exprs += [
         pl.col(ROW_NUMBER).cast(pl.Int64),
         _extra_columns_expr(tf, position),
     ]
-    return exprs
+    return frame.with_columns(trimmed).with_columns(parsed).select(exprs)
 
 
 def scan_table(tf: TableFile) -> pl.LazyFrame:
     """The file as a lazy frame in staging shape (see the module docstring)."""
-    return _raw_scan(tf).select(_staging_exprs(tf))
+    return _to_staging(_raw_scan(tf), tf)
 
 
 def iter_batches(tf: TableFile, batch_rows: int | None = None) -> Iterator[pl.DataFrame]:
@@ -239,13 +266,56 @@ def iter_batches(tf: TableFile, batch_rows: int | None = None) -> Iterator[pl.Da
     bound: 7 GB of memory for the 6 GB contacts file of a national extract; this way memory
     stays at a few batches whatever the file's size.)
     """
-    exprs = _staging_exprs(tf)
     try:
         for raw in _raw_scan(tf).collect_batches(chunk_size=batch_rows or BATCH_ROWS, maintain_order=True):
-            yield raw.select(exprs)
+            yield _to_staging(raw, tf)
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise tf.rejected(f"cannot be read as a UTF-8 CSV file (RFC 4180): {first_line}") from exc
+
+
+def read_ahead(batches: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """``batches``, produced in a background thread up to ``depth`` items ahead of the consumer.
+
+    Polars types the next batch while the consumer (DuckDB) writes this one; both release the
+    GIL, so the two use both cores. An exception of the producer is raised in the consumer; when
+    the consumer stops early, the producer stops at its next item.
+    """
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in batches:
+                while not stop.is_set():
+                    try:
+                        items.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put((done, None))
+        except BaseException as exc:  # handed to the consumer
+            items.put((done, exc))
+
+    thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, exc = items.get()
+            if item is done:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                items.get(timeout=0.1)
+        thread.join()
 
 
 def read_table(tf: TableFile) -> pl.DataFrame:
@@ -267,18 +337,21 @@ def _extra_columns_expr(tf: TableFile, position: dict[str, int]) -> pl.Expr:
 
 
 def column_exprs(column: Column, src: pl.Expr | None) -> list[pl.Expr]:
-    """Typed expression(s) for one contract column; ``src`` is None when the column is absent."""
+    """Typed expression(s) for one contract column; ``src`` is None when the column is absent.
+
+    Reads the column's trimmed text and parsed value, computed before by :func:`_to_staging`.
+    """
     if src is None:
         out = [pl.lit(None, dtype=polars_type(column.kind)).alias(column.name)]
         if is_parsed(column):
             out.append(pl.lit(None, dtype=pl.String).alias(bad_column(column.name)))
         return out
-    text = _trimmed(src)
+    text = pl.col(_trimmed_name(column.name))
     if column.kind == CODE:
         return [code_expr(text, column.codes).alias(column.name)]
     if not is_parsed(column):  # id, text
         return [text.alias(column.name)]
-    parsed = _parser(column.kind)(text)
+    parsed = pl.col(_parsed_name(column.name))
     unreadable = pl.when(text.is_not_null() & parsed.is_null()).then(src)
     if column.kind in DATE_KINDS:  # the placeholder is NULL, not a failure
         parsed = pl.when(parsed != pl.lit(PLACEHOLDER_DATE)).then(parsed)

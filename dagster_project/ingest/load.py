@@ -47,6 +47,7 @@ from dagster_project.extracts.reader import (
     iter_batches,
     locate_files,
     open_table_file,
+    read_ahead,
 )
 from dagster_project.ingest.raw_schema import LOG_TABLES_DDL, RAW_SCHEMA, create_raw_schema, sql_type
 from dagster_project.ingest.validity import (
@@ -290,7 +291,7 @@ def staging_ddl(table: Table) -> str:
 def _stage(con: duckdb.DuckDBPyConnection, tf: TableFile, manifest: Manifest) -> None:
     """Stream the file into its staging table; check its row count against the manifest."""
     con.execute(staging_ddl(tf.table))
-    for batch in iter_batches(tf):
+    for batch in read_ahead(iter_batches(tf)):
         con.register("_batch", batch.to_arrow())
         try:
             con.execute(staging_insert_sql(tf.table, "_batch"))
