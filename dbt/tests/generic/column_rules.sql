@@ -8,6 +8,7 @@
           - column_rules:
               name: column_rules_<model>
               arguments:
+                key: [contact_id]                      # the model's key: no two rows share it
                 not_null: [contact_id, child_key]      # or {column: x, where: "..."} items
                 unique: [sort_order]                   # the non-NULL values are distinct
                 accepted_codes: {contact_source_code: contact_source}   # column: code list
@@ -16,9 +17,11 @@
                   - "end_date >= start_date"           # or {expression, where, column} items
                 relationships:                         # every non-NULL value is in to.field
                   - {column: child_key, to: ref('dim_child'), field: child_key}
-    As in dbt's own tests, NULL passes unique, accepted_codes, accepted_values and
-    relationships. accepted_codes items may also be {code_list: x, extra_codes: [...]}. -#}
-{% test column_rules(model, not_null=[], unique=[], accepted_codes={}, accepted_values={}, expressions=[],
+    key asserts what unique_combination_of_columns asserts (no two rows with equal values in all
+    the listed columns, NULLs comparing equal as in GROUP BY); its failing_rows counts the
+    duplicated key values. As in dbt's own tests, NULL passes unique, accepted_codes,
+    accepted_values and relationships. accepted_codes items may also be {code_list: x, extra_codes: [...]}. -#}
+{% test column_rules(model, key=[], not_null=[], unique=[], accepted_codes={}, accepted_values={}, expressions=[],
                      relationships=[]) %}
 
     {%- set branches = [] %}
@@ -68,6 +71,21 @@
         {%- do branches.append(['relationships', target, rule.get('where'), failing]) %}
     {%- endfor %}
 
+    {%- if key %}
+        select
+            cast('unique_key' as {{ dbt.type_string() }}) as rule,
+            cast('{{ key | join(", ") }}' as {{ dbt.type_string() }}) as rule_target,
+            count(*) as failing_rows
+        from (
+            select {{ key | join(', ') }}
+            from {{ model }}
+            group by {{ key | join(', ') }}
+            having count(*) > 1
+        ) as duplicated_keys
+        having count(*) > 0
+        {% if branches %}union all{% endif %}
+    {%- endif %}
+
     {%- for rule_name, target, where, failing in branches %}
         select
             cast('{{ rule_name }}' as {{ dbt.type_string() }}) as rule,
@@ -78,11 +96,13 @@
         having count(*) > 0
         {% if not loop.last %}union all{% endif %}
     {%- else %}
+        {%- if not key %}
         select
             cast(null as {{ dbt.type_string() }}) as rule,
             cast(null as {{ dbt.type_string() }}) as rule_target,
             0 as failing_rows
         where 1 = 0
+        {%- endif %}
     {%- endfor %}
 
 {% endtest %}
