@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from dagster_project.contract import TABLES_BY_NAME
 from dagster_project.extracts.generator.codes import choose_codes, code_column, code_index, flag_column
 from dagster_project.extracts.generator.dates import (
     NEVER,
@@ -89,6 +90,24 @@ class Care:
     entry_contacts: pl.DataFrame  # contact drafts (frontdoor layout)
     entry_paths: dict[str, np.ndarray]  # referral journeys (protection layout)
     tables: dict[str, pl.DataFrame]  # episodes, legal statuses, placements, reviews (person as index)
+
+    def with_person_offset(self, offset: int) -> Care:
+        """The same simulation with every person index moved up by ``offset`` (what
+        ``simulate_care(..., person_offset=offset)`` gives: the offset only numbers the children,
+        so care can be simulated before the front door has counted its own)."""
+        if offset == 0:
+            return self
+        shift = pl.col("_person") + offset
+        return Care(
+            self.periods.with_columns(shift),
+            self.children.with_columns(shift),
+            self.entry_contacts.with_columns(shift),
+            self.entry_paths | {"_person": self.entry_paths["_person"] + offset},
+            {
+                name: frame.with_columns(pl.col(TABLES_BY_NAME[name].person_column) + offset)
+                for name, frame in self.tables.items()
+            },
+        )
 
 
 def simulate_care(streams: Streams, timeline: Timeline, scale: float, person_offset: int, p: CareParams = CARE) -> Care:

@@ -4,6 +4,7 @@ merged duplicate children) when it disappeared. Monthly extracts are filters ove
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -72,33 +73,51 @@ def simulate_history(timeline: Timeline, seed: int, scale: float) -> History:
     (``del``), which keeps peak memory close to the size of the finished history."""
     streams = Streams(seed)
     window_start = timeline.first_window_start
-    front_door = simulate_front_door(streams, timeline, scale, person_offset=0)
-    fd_contacts, fd_paths, fd_children = front_door.contacts, front_door.paths, front_door.children
-    del front_door
-    offset = int(fd_children["_person"].max() or 0) + 1 if fd_children.height else 0
-    care = simulate_care(streams, timeline, scale, person_offset=offset)
-    tables = dict(care.tables)
-    periods, care_children = care.periods, care.children
-    drafts = pl.concat([fd_contacts, care.entry_contacts], how="vertical_relaxed")
-    entry_paths = care.entry_paths
-    del care, fd_contacts
-    merged = fd_children.filter(pl.col("removed") > NO_DAY)["_person"].to_numpy()
-    drafts = add_private_fostering(streams, drafts.filter(pl.col("day") >= window_start), merged, scale=scale)
-    tables["ssd_contacts"] = contacts_table(drafts)
-    del drafts
-    paths = pl.concat([pl.DataFrame(fd_paths), pl.DataFrame(entry_paths)], how="diagonal_relaxed")
-    del fd_paths, entry_paths
-    tables |= build_protection_tables(paths.filter(pl.col("close") >= window_start), streams)
-    del paths
-    tables["ssd_missing"] = simulate_missing(streams, timeline, scale, periods, fd_children)
-    cohort = leaver_cohort(streams, periods)
-    persons, id_of = build_persons(streams, _children(fd_children, care_children), _deaths(periods, cohort))
-    del periods, fd_children, care_children
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # care does not depend on the front door (only its person numbers do, shifted below): the
+        # two run side by side, numpy and polars releasing the GIL for most of their work
+        care_future = pool.submit(simulate_care, streams, timeline, scale, person_offset=0)
+        front_door = simulate_front_door(streams, timeline, scale, person_offset=0)
+        fd_contacts, fd_paths, fd_children = front_door.contacts, front_door.paths, front_door.children
+        del front_door
+        offset = int(fd_children["_person"].max() or 0) + 1 if fd_children.height else 0
+        care = care_future.result().with_person_offset(offset)
+        del care_future
+        tables = dict(care.tables)
+        periods, care_children = care.periods, care.children
+        drafts = pl.concat([fd_contacts, care.entry_contacts], how="vertical_relaxed")
+        paths = pl.concat([pl.DataFrame(fd_paths), pl.DataFrame(care.entry_paths)], how="diagonal_relaxed")
+        del care, fd_contacts, fd_paths
+        # protection and missing episodes (the worker) need nothing the contacts and persons need
+        others = pool.submit(_protection_and_missing, streams, timeline, scale, paths, periods, fd_children)
+        del paths
+        merged = fd_children.filter(pl.col("removed") > NO_DAY)["_person"].to_numpy()
+        drafts = add_private_fostering(streams, drafts.filter(pl.col("day") >= window_start), merged, scale=scale)
+        tables["ssd_contacts"] = contacts_table(drafts)
+        del drafts
+        cohort = leaver_cohort(streams, periods)
+        persons, id_of = build_persons(streams, _children(fd_children, care_children), _deaths(periods, cohort))
+        del periods, fd_children, care_children
+        tables |= others.result()
+        del others
     tables = {name: _with_person_ids(frame, name, id_of) for name, frame in tables.items()}
     tables = _pruned(tables, from_day_number(window_start), from_day_number(timeline.extracts[0].day))
     tables = {name: frame.with_row_index(ROW) if name in CACHED else frame for name, frame in tables.items()}
     cohort = cohort.with_columns(_person=pl.Series(id_of[cohort["_person"].to_numpy()].astype(np.int32)))
     return History(streams, tables, persons.with_row_index(ROW), cohort)
+
+
+def _protection_and_missing(
+    streams: Streams,
+    timeline: Timeline,
+    scale: float,
+    paths: pl.DataFrame,
+    periods: pl.DataFrame,
+    fd_children: pl.DataFrame,
+) -> dict[str, pl.DataFrame]:
+    tables = build_protection_tables(paths.filter(pl.col("close") >= timeline.first_window_start), streams)
+    tables["ssd_missing"] = simulate_missing(streams, timeline, scale, periods, fd_children)
+    return tables
 
 
 def _children(front_door: pl.DataFrame, care: pl.DataFrame) -> pl.DataFrame:
