@@ -537,7 +537,9 @@ def environment() -> dict:
         "dbt": out([str(VENV_BIN / "dbt"), "--version"]).splitlines()[1:2],
         "git_commit": out(["git", "rev-parse", "--short", "HEAD"]),
         "machine_cpu": out(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]),
-        "git_dirty": bool(out(["git", "status", "--porcelain", "--untracked-files=no"])),
+        # the bench's own results files (rewritten after every scale) do not make the tree dirty
+        "git_dirty": bool(out(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                               ":!bench/results.json", ":!bench/results.md"])),
     }
 
 
@@ -697,12 +699,13 @@ def main(argv: list[str] | None = None) -> int:
         ".venv/bin/python bench/run_bench.py " + " ".join(sys.argv[1:] if argv is None else argv)).strip()
     results: list[ScaleResult] = []
     args.out.mkdir(parents=True, exist_ok=True)
+    env = environment()  # the code measured: taken before anything is run or written
     for scale in scales:
         results.append(bench_scale(scale, months, args, log))
         loads.append(load_average())
         doc = {  # written after every scale, so a long run leaves its results as it goes
             "command": command,
-            "environment": environment(),
+            "environment": {**env, "date": datetime.now(UTC).isoformat(timespec="seconds")},
             "load_min": min(loads),
             "load_max": max(loads),
             "months": months,
