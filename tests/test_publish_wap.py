@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dagster_project.publish import wap
 from tests.pipeline_helpers import CLI, copy_home, generate, published_hashes, run
 
 pytestmark = pytest.mark.xdist_group(name="wap")
@@ -114,3 +115,37 @@ def test_analysts_read_the_published_warehouse_throughout_a_run(published_once, 
     assert errors == []
     assert len(reads) > 20
     assert _read_published(home) > 0
+
+
+def _month_folder(path: Path, text: str) -> Path:
+    path.mkdir(parents=True)
+    (path / "scorecard.csv").write_text(text)
+    return path
+
+
+def test_a_month_folder_is_replaced_by_one_atomic_exchange(tmp_path, monkeypatch):
+    final = _month_folder(tmp_path / "published" / "2023-07", "old")
+    staged = _month_folder(tmp_path / "staging" / "2023-07", "new")
+    renames: list[tuple] = []
+    monkeypatch.setattr(wap.os, "replace", lambda *a: renames.append(a))  # the fallback must not run
+    wap._swap_dir(staged, final, tmp_path / "staging")
+    assert (final / "scorecard.csv").read_text() == "new"
+    assert not staged.exists()  # it held the old folder after the exchange, then was removed
+    assert renames == []
+
+
+def test_without_an_exchange_the_folder_is_replaced_by_two_renames(tmp_path, monkeypatch):
+    final = _month_folder(tmp_path / "published" / "2023-07", "old")
+    staged = _month_folder(tmp_path / "staging" / "2023-07", "new")
+    monkeypatch.setattr(wap, "exchange_paths", lambda a, b: False)
+    wap._swap_dir(staged, final, tmp_path / "staging")
+    assert (final / "scorecard.csv").read_text() == "new"
+    assert not staged.exists() and not (tmp_path / "staging" / "old-2023-07").exists()
+
+
+def test_a_first_publication_is_a_rename(tmp_path):
+    staged = _month_folder(tmp_path / "staging" / "2023-07", "new")
+    final = tmp_path / "published" / "2023-07"
+    final.parent.mkdir()
+    wap._swap_dir(staged, final, tmp_path / "staging")
+    assert (final / "scorecard.csv").read_text() == "new"

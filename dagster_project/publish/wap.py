@@ -5,7 +5,8 @@ Runs build and check the *working* warehouse. Publishing a month then
    as ``published/``, so nothing half-written ever appears under ``published/``),
 2. copies the marts and dimensions (never raw, staging or quarantine tables) into a new DuckDB
    file there, with their table and column comments,
-3. swaps both into place with ``os.replace`` (atomic on one filesystem).
+3. swaps both into place: the warehouse file with ``os.replace``, each folder by an atomic
+   exchange with the folder it replaces (Linux ``renameat2``; two renames elsewhere).
 The month's files are the scorecard CSV, workbook and page (and, with the ``public`` setting, the
 suppressed variant under ``public/``: ``dagster_project.publish.outputs``); the dbt docs site of the
 published copy is staged and swapped beside the warehouse (``published/docs/``).
@@ -16,6 +17,8 @@ No run ever opens the published warehouse.
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
 import shutil
@@ -127,8 +130,39 @@ def failpoint(name: str) -> None:
         time.sleep(float(os.environ.get("CSC_FAILPOINT_SECONDS", "60")))
 
 
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def exchange_paths(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns False where the C library or the file system has no such call; raises OSError for
+    any other failure."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
+
+
 def _swap_dir(staged: Path, final: Path, trash: Path) -> None:
-    """Put ``staged`` at ``final``; the old folder is moved aside (to ``trash``) first, then removed."""
+    """Put ``staged`` at ``final`` and remove the folder it replaces.
+
+    An existing ``final`` is exchanged with ``staged`` in one atomic step, so readers see the old
+    folder or the new one and never neither. Where the file system cannot exchange, the old
+    folder is moved aside (to ``trash``) and the new one renamed in: a kill between the two
+    renames leaves ``final`` absent (never half-written) until the next run."""
+    if final.exists() and exchange_paths(staged, final):
+        shutil.rmtree(staged, ignore_errors=True)  # now the old folder
+        return
     old = trash / f"old-{final.name}"
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
@@ -180,7 +214,7 @@ def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date,
         write_docs_site(tmp_db, dbt_results.parent, staging_root / "docs")
 
     failpoint("before_publish_swap")
-    # the publish instant: both renames are atomic
+    # the publish instant: each swap is atomic
     _swap_dir(staging, paths.published_month_dir(month), staging_root)
     if replace_warehouse:
         os.replace(tmp_db, paths.published_db)
