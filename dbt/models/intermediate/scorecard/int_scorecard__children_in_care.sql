@@ -185,13 +185,4 @@ monthly as (
 
 )
 
-{% for measure_id, numerator, denominator, availability in measures %}
-    select
-        cast('{{ measure_id }}' as {{ dbt.type_string() }}) as measure_id,
-        monthly.month,
-        cast(monthly.{{ numerator }} as {{ dbt.type_bigint() }}) as numerator,
-        cast({{ 'monthly.' ~ denominator if denominator else 'null' }} as {{ dbt.type_bigint() }}) as denominator,
-        cast({{ availability }} as {{ dbt.type_string() }}) as availability
-    from monthly
-    {% if not loop.last %}union all{% endif %}
-{% endfor %}
+{{ measure_rows(measures) }}

@@ -82,24 +82,4 @@ monthly as (
 
 )
 
-{% for measure_id, numerator, denominator, needs_decision_date in measures %}
-    select
-        cast('{{ measure_id }}' as {{ dbt.type_string() }}) as measure_id,
-        monthly.month,
-        {%- if needs_decision_date %}
-            cast(case when monthly.has_decision_date then monthly.{{ numerator }} end as {{ dbt.type_bigint() }})
-                as numerator,
-            cast(case when monthly.has_decision_date then monthly.{{ denominator }} end as {{ dbt.type_bigint() }})
-                as denominator,
-            cast(
-                case when monthly.has_decision_date then 'available' else 'not_available' end
-                as {{ dbt.type_string() }}
-            ) as availability
-        {%- else %}
-            cast(monthly.{{ numerator }} as {{ dbt.type_bigint() }}) as numerator,
-            cast({{ 'monthly.' ~ denominator if denominator else 'null' }} as {{ dbt.type_bigint() }}) as denominator,
-            cast('available' as {{ dbt.type_string() }}) as availability
-        {%- endif %}
-    from monthly
-    {% if not loop.last %}union all{% endif %}
-{% endfor %}
+{{ measure_rows(measures, gate='has_decision_date') }}

@@ -96,24 +96,4 @@ monthly as (
 
 )
 
-{% for measure_id, numerator, denominator, needs_cp_reviews in measures %}
-    select
-        cast('{{ measure_id }}' as {{ dbt.type_string() }}) as measure_id,
-        monthly.month,
-        {%- if needs_cp_reviews %}
-            cast(case when monthly.has_cp_reviews then monthly.{{ numerator }} end as {{ dbt.type_bigint() }})
-                as numerator,
-            cast(case when monthly.has_cp_reviews then monthly.{{ denominator }} end as {{ dbt.type_bigint() }})
-                as denominator,
-            cast(
-                case when monthly.has_cp_reviews then 'available' else 'not_available' end
-                as {{ dbt.type_string() }}
-            ) as availability
-        {%- else %}
-            cast(monthly.{{ numerator }} as {{ dbt.type_bigint() }}) as numerator,
-            cast(monthly.{{ denominator }} as {{ dbt.type_bigint() }}) as denominator,
-            cast('available' as {{ dbt.type_string() }}) as availability
-        {%- endif %}
-    from monthly
-    {% if not loop.last %}union all{% endif %}
-{% endfor %}
+{{ measure_rows(measures, gate='has_cp_reviews') }}
