@@ -176,28 +176,13 @@ def check_result(spec: dg.AssetCheckSpec, evals: list[Evaluation], seconds: floa
         metadata[f"signoff {e.check_id}"] = e.signoff.as_text() if e.signoff else ""
     lines = [e.line() for e in flagged] or [e.finding.summary for e in evals[:1]] or ["no findings"]
     description = "\n".join(lines)[:2000]
-    if failed:
-        return dg.AssetCheckResult(
-            asset_key=spec.asset_key,
-            check_name=spec.name,
-            passed=False,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata=metadata,
-            description=description,
-        )
-    if warned:
-        return dg.AssetCheckResult(
-            asset_key=spec.asset_key,
-            check_name=spec.name,
-            passed=False,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata=metadata,
-            description=description,
-        )
+    # a failed check blocks (ERROR); a warned one is reported (WARN) and does not block
+    severity = dg.AssetCheckSeverity.WARN if warned and not failed else dg.AssetCheckSeverity.ERROR
     return dg.AssetCheckResult(
         asset_key=spec.asset_key,
         check_name=spec.name,
-        passed=True,
+        passed=not (failed or warned),
+        severity=severity,
         metadata=metadata,
         description=description,
     )
