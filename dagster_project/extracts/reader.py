@@ -225,8 +225,9 @@ def _parsed_name(name: str) -> str:
     return f"__p_{name}"
 
 
-def _to_staging(frame: FrameT, tf: TableFile) -> FrameT:
-    """From the raw text fields to the staging shape (typed columns, bad texts, extras).
+def _staging_steps(tf: TableFile) -> Callable[[FrameT], FrameT]:
+    """From the raw text fields to the staging shape (typed columns, bad texts, extras): a
+    function of a raw frame, its expressions built once per file.
 
     In three steps, each a set of columns polars computes in parallel, so that no value is
     trimmed or parsed twice (eager polars does not share common subexpressions, and a column's
@@ -241,20 +242,22 @@ def _to_staging(frame: FrameT, tf: TableFile) -> FrameT:
     ]
     exprs: list[pl.Expr] = []
     for column in tf.table.columns:
-        if column.name in position:
-            exprs.extend(column_exprs(column, pl.col(_source(position[column.name]))))
-        else:
-            exprs.extend(column_exprs(column, None))
+        src = pl.col(_source(position[column.name])) if column.name in position else None
+        exprs.extend(column_exprs(column, src))
     exprs += [
         pl.col(ROW_NUMBER).cast(pl.Int64),
         _extra_columns_expr(tf, position),
     ]
-    return frame.with_columns(trimmed).with_columns(parsed).select(exprs)
+
+    def to_staging(frame: FrameT) -> FrameT:
+        return frame.with_columns(trimmed).with_columns(parsed).select(exprs)
+
+    return to_staging
 
 
 def scan_table(tf: TableFile) -> pl.LazyFrame:
     """The file as a lazy frame in staging shape (see the module docstring)."""
-    return _to_staging(_raw_scan(tf), tf)
+    return _staging_steps(tf)(_raw_scan(tf))
 
 
 def iter_batches(tf: TableFile, batch_rows: int | None = None) -> Iterator[pl.DataFrame]:
@@ -266,9 +269,10 @@ def iter_batches(tf: TableFile, batch_rows: int | None = None) -> Iterator[pl.Da
     bound: 7 GB of memory for the 6 GB contacts file of a national extract; this way memory
     stays at a few batches whatever the file's size.)
     """
+    to_staging = _staging_steps(tf)
     try:
         for raw in _raw_scan(tf).collect_batches(chunk_size=batch_rows or BATCH_ROWS, maintain_order=True):
-            yield _to_staging(raw, tf)
+            yield to_staging(raw)
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise tf.rejected(f"cannot be read as a UTF-8 CSV file (RFC 4180): {first_line}") from exc
@@ -339,7 +343,7 @@ def _extra_columns_expr(tf: TableFile, position: dict[str, int]) -> pl.Expr:
 def column_exprs(column: Column, src: pl.Expr | None) -> list[pl.Expr]:
     """Typed expression(s) for one contract column; ``src`` is None when the column is absent.
 
-    Reads the column's trimmed text and parsed value, computed before by :func:`_to_staging`.
+    Reads the column's trimmed text and parsed value, computed before by :func:`_staging_steps`.
     """
     if src is None:
         out = [pl.lit(None, dtype=polars_type(column.kind)).alias(column.name)]

@@ -81,7 +81,7 @@ class RenderedRows:
                         )
                     ]
                     hashed = hasher.submit(_hash_all, digest, parts)  # hash while the kernel copies
-                    _write_all(handle.fileno(), parts)
+                    write_all(handle.fileno(), parts)
                     hashed.result()
                     for part in parts:
                         part.release()
@@ -113,7 +113,7 @@ def _hash_all(digest: hashlib._Hash, parts: list[memoryview]) -> None:
         digest.update(part)
 
 
-def _write_all(fd: int, parts: list[memoryview]) -> None:
+def write_all(fd: int, parts: list[memoryview]) -> None:
     """Write every part, many per system call."""
     for start in range(0, len(parts), IOV_MAX):
         group = parts[start : start + IOV_MAX]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from dagster_project.extracts.generator.rowcache import CHANGED, ROW, RenderedRows, render_bytes
+from dagster_project.extracts.generator.rowcache import CHANGED, ROW, RenderedRows, render_bytes, write_all
 from dagster_project.extracts.generator.timeline import Extract
 
 LA_CODE = "380"  # Bradford
@@ -166,20 +166,15 @@ class FileSink:
             self._digest.update(view[:size])
             padded = -(-size // DIRECT_BLOCK) * DIRECT_BLOCK  # O_DIRECT writes whole blocks
             try:
-                _write_fully(self._fd, view[:padded])
+                write_all(self._fd, [view[:padded]])
             except OSError as error:
                 if error.errno != errno.EINVAL or not O_DIRECT:
                     raise
                 # O_DIRECT accepted at open but not for this write: continue through the page cache
                 fcntl.fcntl(self._fd, fcntl.F_SETFL, fcntl.fcntl(self._fd, fcntl.F_GETFL) & ~O_DIRECT)
                 os.lseek(self._fd, self._written, os.SEEK_SET)
-                _write_fully(self._fd, view[:padded])
+                write_all(self._fd, [view[:padded]])
         self._written += size
-
-
-def _write_fully(fd: int, data: memoryview) -> None:
-    while len(data):
-        data = data[os.write(fd, data) :]
 
 
 def cache_table(frame: pl.DataFrame, path: Path) -> RenderedRows:
