@@ -37,7 +37,7 @@ lock:
 clean:
 	rm -rf $(VENV) demo dbt/target dbt/logs
 
-# Benchmark (bench/run_bench.py): generate one month at scales 1, 10 and 70 (~England), run it
+# Benchmark (bench/run_bench.py): generate one month at scales 0.01 (fixed-cost probe), 1, 10 and 70 (~England), run it
 # through the pipeline, compare with the floor; writes bench/results.{md,json}.
 # Took 10 minutes on a quiet 2-core machine (2026-12-03) and needs ~20 GB free disk under bench/work/.
 .PHONY: bench

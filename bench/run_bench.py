@@ -1,7 +1,9 @@
 #!/usr/bin/env python
 """The csc-warehouse benchmark: national-size extracts through the real pipeline, measured.
 
-One run of this script, for each scale (default 1, 10 and 70; 1 = Bradford, about 70 = England):
+One run of this script, for each scale (default 0.01, 1, 10 and 70; 1 = Bradford, about 70 =
+England; a scale below 1 is the *fixed-cost probe*: the same pipeline on a month of a few thousand
+rows, so what is left is the cost that does not depend on the data):
 
 1. *generate*: ``csc-warehouse generate`` writes ``--months`` monthly extracts (full-refresh
    snapshots of the 6-year window) into ``bench/work/extracts/s<scale>/``;
@@ -21,7 +23,7 @@ targets of issue 7 are checked and reported as met or not.
 
 Usage (``make bench`` runs the default)::
 
-    .venv/bin/python bench/run_bench.py [--scales 1,10,70] [--months 1] [--repeat 3]
+    .venv/bin/python bench/run_bench.py [--scales 0.01,1,10,70] [--months 1] [--repeat 3]
 
 The machine is shared, so the report also records the load average around every measurement.
 """
@@ -58,6 +60,7 @@ NATIONAL_FLOOR_FACTOR = 4.0
 NATIONAL_RSS_BYTES = 6 * GB
 LINEAR_SLACK = 1.1  # 10 x rows <= 11 x time
 GENERATOR_ROWS_PER_S = 1_000_000
+BRADFORD_SCALE = 1  # scales below it are fixed-cost probes: reported, not held to the targets
 NATIONAL_SCALE = 70
 
 TIME_RE = re.compile(r"(\d\d:\d\d:\d\d\.\d+)")
@@ -462,8 +465,14 @@ def bench_scale(scale: float, months: list[str], args, log: callable) -> ScaleRe
     return res
 
 
+def fixed_cost_probe(results: list[ScaleResult]) -> ScaleResult | None:
+    """The smallest completed scale below Bradford's, if one was run."""
+    probes = [r for r in results if r.summary and r.scale < BRADFORD_SCALE]
+    return min(probes, key=lambda r: r.scale) if probes else None
+
+
 def check_targets(results: list[ScaleResult]) -> list[dict]:
-    by_scale = {r.scale: r for r in results if r.summary}
+    by_scale = {r.scale: r for r in results if r.summary and r.scale >= BRADFORD_SCALE}
     targets = []
 
     def add(name, measured, limit, ok, note=""):
@@ -475,10 +484,13 @@ def check_targets(results: list[ScaleResult]) -> list[dict]:
     if not by_scale:
         return targets
 
-    if 1 in by_scale:
-        s = by_scale[1].summary
+    if BRADFORD_SCALE in by_scale:
+        s = by_scale[BRADFORD_SCALE].summary
+        probe = fixed_cost_probe(results)
+        note = (f"fixed cost (the same pipeline at scale {probe.scale:g}, {probe.rows_latest_month:,} rows): "
+                f"{probe.summary['e2e_wall_s']:.1f} s" if probe else "")
         add("Bradford-scale month end to end (scale 1, start-up included)", f"{s['e2e_wall_s']:.1f} s",
-            f"<= {BRADFORD_E2E_S:g} s", s["e2e_wall_s"] <= BRADFORD_E2E_S)
+            f"<= {BRADFORD_E2E_S:g} s", s["e2e_wall_s"] <= BRADFORD_E2E_S, note)
     big = max(by_scale)
     if big >= NATIONAL_SCALE:
         s = by_scale[big].summary
@@ -575,14 +587,19 @@ def render_markdown(doc: dict) -> str:
     ]
     for t in targets:
         met = "yes" if t["met"] else "**no**"
-        lines.append(f"| {t['target']} | {t['measured']} | {t['limit']} | {met} |")
+        measured = f"{t['measured']}; {t['note']}" if t.get("note") else t["measured"]
+        lines.append(f"| {t['target']} | {measured} | {t['limit']} | {met} |")
     lines += [
         "",
         "## Results per scale",
         "",
         "Pipeline = `csc-warehouse run --month <latest>` (ingest -> dbt build -> checks -> publish), "
         "after the earlier month(s) were run; median of the repeats. Floor = DuckDB parsing every "
-        "column of the same CSV files once.",
+        "column of the same CSV files once." + (
+            " A scale below 1 is the fixed-cost probe: the same pipeline on a month of a few thousand "
+            "rows, so its time is what a month costs whatever its size (start-up, dbt's and Dagster's "
+            "per-node work, the checks' set-up, publishing)."
+            if any(r["scale"] < BRADFORD_SCALE for r in results) else ""),
         "",
         "| scale | rows (latest month) | CSV | generate | generator rows/s | floor | end to end | "
         "x floor | rows/s end to end | start-up | peak RSS | CPU |",
@@ -659,7 +676,8 @@ def render_markdown(doc: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--scales", default="1,10,70", help="comma-separated scales (1 = Bradford, 70 ~ England)")
+    p.add_argument("--scales", default="0.01,1,10,70",
+                   help="comma-separated scales (1 = Bradford, 70 ~ England, below 1 = fixed-cost probe)")
     p.add_argument("--months", type=int, default=1, help="extract months per scale (the last is measured)")
     p.add_argument("--last", default="2023-12", help="the latest extract month, YYYY-MM")
     p.add_argument("--seed", type=int, default=42)
