@@ -57,17 +57,30 @@ def _sql_literal(text: str | None) -> str:
 
 
 def _copy_comments(con: duckdb.DuckDBPyConnection, alias: str, tables: list[str]) -> None:
+    """The working warehouse's table and column comments onto the copies, in one transaction (one
+    commit to the new file instead of one per comment)."""
     db = con.execute("select current_database()").fetchone()[0]
-    for table, comment in con.execute(
-        "select table_name, comment from duckdb_tables() where database_name = ? and schema_name = ? "
-        "and comment is not null", [db, PUBLISHED_SCHEMA]).fetchall():
-        if table in tables:
-            con.execute(f'comment on table {alias}.main."{table}" is {_sql_literal(comment)}')
-    for table, column, comment in con.execute(
-        "select table_name, column_name, comment from duckdb_columns() where database_name = ? "
-        "and schema_name = ? and comment is not null", [db, PUBLISHED_SCHEMA]).fetchall():
-        if table in tables:
-            con.execute(f'comment on column {alias}.main."{table}"."{column}" is {_sql_literal(comment)}')
+    statements = [
+        f'comment on table {alias}.main."{table}" is {_sql_literal(comment)}'
+        for table, comment in con.execute(
+            "select table_name, comment from duckdb_tables() where database_name = ? and schema_name = ? "
+            "and comment is not null", [db, PUBLISHED_SCHEMA]).fetchall()
+        if table in tables
+    ] + [
+        f'comment on column {alias}.main."{table}"."{column}" is {_sql_literal(comment)}'
+        for table, column, comment in con.execute(
+            "select table_name, column_name, comment from duckdb_columns() where database_name = ? "
+            "and schema_name = ? and comment is not null", [db, PUBLISHED_SCHEMA]).fetchall()
+        if table in tables
+    ]
+    con.execute("begin transaction")
+    try:
+        for statement in statements:
+            con.execute(statement)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
 
 
 def build_published_copy(con: duckdb.DuckDBPyConnection, target: Path, publishing: tuple | None = None) -> list[str]:
