@@ -3,6 +3,7 @@ the defect it exists for, with the figures in its summary."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 
 import pytest
@@ -202,28 +203,13 @@ def series_pct(pairs):
     return [tuple(p) for p in pairs]
 
 
-RHI_PAST = [
-    (64, 150),
-    (58, 148),
-    (70, 152),
-    (66, 149),
-    (60, 151),
-    (63, 150),
-    (55, 147),
-    (69, 155),
-    (56, 150),
-    (65, 149),
-    (59, 150),
-]  # 37 %-47 %, as Bradford July-November 2023
-
-
 def test_history_flags_a_rate_jumping_from_39_to_83_percent(tmp_path):
     con = T.make_warehouse(tmp_path / "w.duckdb")
     T.fill_scorecard(
         con,
         DEC,
         {
-            "rhi_accepted_pct": series_pct(RHI_PAST + [(125, 150)]),
+            "rhi_accepted_pct": series_pct([*T.RHI_HISTORY, T.RHI_JUMP]),
             "cla_rhi_accepted_pct": series_pct([(30, 80)] * 11 + [(31, 80)]),
         },
     )
@@ -235,7 +221,7 @@ def test_history_flags_a_rate_jumping_from_39_to_83_percent(tmp_path):
 
 def test_history_passes_ordinary_month_to_month_noise(tmp_path):
     con = T.make_warehouse(tmp_path / "w.duckdb")
-    T.fill_scorecard(con, DEC, {"rhi_accepted_pct": series_pct(RHI_PAST + [(72, 152)])})  # 47 %
+    T.fill_scorecard(con, DEC, {"rhi_accepted_pct": series_pct([*T.RHI_HISTORY, (72, 152)])})  # 47 %
     assert by_id(pl.history(con, DEC, POLICY))["history.rhi_accepted_pct"].passed
 
 
@@ -529,3 +515,16 @@ def test_shares_move_more_in_the_seasonal_months(tmp_path, month, passes):
     T.fill_scorecard(con, month, {"police_contacts_pct": past + [(1380, 3500)]})  # 39.4 %
     f = by_id(pl.history(con, month, POLICY))["history.police_contacts_pct"]
     assert f.passed is passes, f.summary
+
+
+def test_an_optional_table_absent_from_the_extract_passes_the_load_checks(wh):
+    wh.execute("delete from raw.load_log where extract_month = ? and table_name = 'ssd_cp_reviews'", [DEC])
+    wh.execute("delete from raw.ssd_cp_reviews where _extract_month = ?", [DEC])
+    # the default policy checks the freshness of required tables only; a council may add any table
+    freshness = dict(POLICY.families["freshness"])
+    freshness["tables"] = {**freshness["tables"], "ssd_cp_reviews": "cppr_cp_review_date"}
+    policy = dataclasses.replace(POLICY, families={**POLICY.families, "freshness": freshness})
+    for check in (pl.quarantine_rate, pl.load_reconciliation, pl.freshness):
+        f = by_id(check(wh, DEC, policy))[f"{check.__name__}.ssd_cp_reviews"]
+        assert f.passed and f.summary == "ssd_cp_reviews: not in this extract", (check.__name__, f.summary)
+        assert f.asset_key == pl.raw_asset("ssd_cp_reviews")

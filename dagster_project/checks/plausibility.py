@@ -174,6 +174,11 @@ def _bad_rows(load: dict[str, Any] | None) -> tuple[int, int, float]:
     return bad, read, (bad / read if read else 0.0)
 
 
+def _not_in_extract(check: str, table: str) -> Finding:
+    """An optional table the month's extract does not have: nothing to check, so the check passes."""
+    return Finding(check, table, True, f"{table}: not in this extract", {"table": table}, asset_key=raw_asset(table))
+
+
 def quarantine_rate(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> list[Finding]:
     """Quarantined and dropped rows as a share of the rows read, per table, with the rules hit.
 
@@ -196,16 +201,7 @@ def quarantine_rate(con: duckdb.DuckDBPyConnection, month: date, policy: Policy)
         rule = policy.rule("quarantine_rate", t.name)
         load = loads.get(t.name)
         if load is None:
-            out.append(
-                Finding(
-                    "quarantine_rate",
-                    t.name,
-                    True,
-                    f"{t.name}: not in this extract",
-                    {"table": t.name},
-                    asset_key=raw_asset(t.name),
-                )
-            )
+            out.append(_not_in_extract("quarantine_rate", t.name))
             continue
         bad, read, rate = _bad_rows(load)
         prev = before.get(t.name)
@@ -259,16 +255,7 @@ def load_reconciliation(con: duckdb.DuckDBPyConnection, month: date, policy: Pol
     for t in TABLES:
         load = loads.get(t.name)
         if load is None:
-            out.append(
-                Finding(
-                    "load_reconciliation",
-                    t.name,
-                    True,
-                    f"{t.name}: not in this extract",
-                    {"table": t.name},
-                    asset_key=raw_asset(t.name),
-                )
-            )
+            out.append(_not_in_extract("load_reconciliation", t.name))
             continue
         valid = con.execute(
             f"select count(*) from raw.{t.name} where _extract_month = ? and _is_valid", [month]
@@ -353,16 +340,7 @@ def freshness(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> li
             [month, reference],
         ).fetchone()
         if rows == 0 and not TABLES_BY_NAME[table].required:
-            out.append(
-                Finding(
-                    "freshness",
-                    table,
-                    True,
-                    f"{table}: not in this extract",
-                    {"table": table},
-                    asset_key=raw_asset(table),
-                )
-            )
+            out.append(_not_in_extract("freshness", table))
             continue
         lag = (reference - newest).days if newest else None
         passed = lag is not None and lag <= rule["max_lag_days"]

@@ -45,6 +45,24 @@ SCORECARD_COLUMNS = (
 )
 
 
+# Return-home-interview offers accepted (numerator, denominator), Jan-Nov 2023: 37 %-47 %, like
+# Bradford's July-November 2023; a December of 125/150 (83 %) is the jump the history check flags.
+RHI_HISTORY = [
+    (64, 150),
+    (58, 148),
+    (70, 152),
+    (66, 149),
+    (60, 151),
+    (63, 150),
+    (55, 147),
+    (69, 155),
+    (56, 150),
+    (65, 149),
+    (59, 150),
+]
+RHI_JUMP = (125, 150)
+
+
 def make_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     """An empty working warehouse: raw layer, dim_measure from the seed, empty scorecard and facts."""
     con = duckdb.connect(str(path))
