@@ -11,6 +11,7 @@ position of a contact in its child's run (a stage), vectorised over all children
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,7 @@ from dagster_project.extracts.generator.tables import ID_BASE, NO_DAY, assign_id
 from dagster_project.extracts.generator.timeline import Timeline
 
 BATCH_CHILDREN = 1_000_000  # children simulated together
+BATCH_THREADS = 2  # batches simulated at once
 # outcome categories of a contact
 REFERRAL, ADVICE, NFA, OTHER = range(4)
 # bit of each outcome flag in CONTACT_OUTCOME_KEYS order
@@ -61,19 +63,17 @@ def simulate_front_door(
     so memory stays bounded at any scale; contacts and referrals that end before the first window
     are dropped as soon as they have served to settle the children's referral state."""
     start, dob, repeat = _draw_children(streams, timeline, scale, p)
-    first_seen = np.full(len(start), np.iinfo(np.int64).max)
-    drafts, paths = [], []
-    for batch, lo in enumerate(range(0, len(start), BATCH_CHILDREN)):  # loop over batches of children
-        hi = min(lo + BATCH_CHILDREN, len(start))
-        chain, day = _draw_contact_days(streams, batch, start[lo:hi], dob[lo:hi], repeat[lo:hi], timeline.end, p)
-        chain, day, group = _thin_by_season(streams, batch, chain, day)
-        contacts = _decide(streams, batch, chain, day, group, repeat[lo:hi][chain], p)
-        np.minimum.at(first_seen, chain + lo, contacts["rec"])
-        part = contacts.pop("paths")
-        part["_person"] = part.pop("chain") + lo + person_offset
-        paths.append(_compact(part, part["close"] >= timeline.first_window_start))
-        contacts["_person"] = chain + lo + person_offset
-        drafts.append(_compact(contacts, day >= timeline.first_window_start))
+    # batches are independent (each draws from its own streams): BATCH_THREADS run at once, numpy
+    # releasing the GIL for most of their work; results come back in batch order
+    with ThreadPoolExecutor(max_workers=BATCH_THREADS) as pool:
+        batches = list(
+            pool.map(
+                lambda batch: _simulate_batch(streams, batch, (start, dob, repeat), timeline, person_offset, p),
+                range(-(-len(start) // BATCH_CHILDREN)),
+            )
+        )
+    first_seen = np.concatenate([b[0] for b in batches]) if batches else np.zeros(0, dtype=np.int64)
+    drafts, paths = [b[1] for b in batches], [b[2] for b in batches]
     seen = first_seen < np.iinfo(np.int64).max  # children whose every contact was thinned away vanish
     children = pl.DataFrame(
         {
@@ -85,6 +85,34 @@ def simulate_front_door(
     )
     frame = pl.concat([pl.DataFrame(d) for d in drafts]).select("_person", pl.exclude("_person"))
     return FrontDoor(frame, {k: np.concatenate([p_[k] for p_ in paths]) for k in paths[0]}, children)
+
+
+def _simulate_batch(
+    streams: Streams,
+    batch: int,
+    children: tuple[np.ndarray, np.ndarray, np.ndarray],
+    timeline: Timeline,
+    person_offset: int,
+    p: FrontDoorParams,
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Batch ``batch`` of the children (``children`` = start, dob, repeat of all): each child's first
+    recorded contact day (int64 max if none), and the batch's draft contacts and referral paths
+    inside the window."""
+    lo = batch * BATCH_CHILDREN
+    start, dob, repeat = (values[lo : lo + BATCH_CHILDREN] for values in children)
+    chain, day = _draw_contact_days(streams, batch, start, dob, repeat, timeline.end, p)
+    chain, day, group = _thin_by_season(streams, batch, chain, day)
+    contacts = _decide(streams, batch, chain, day, group, repeat[chain], p)
+    first_seen = np.full(len(start), np.iinfo(np.int64).max)
+    np.minimum.at(first_seen, chain, contacts["rec"])
+    part = contacts.pop("paths")
+    part["_person"] = part.pop("chain") + lo + person_offset
+    contacts["_person"] = chain + lo + person_offset
+    return (
+        first_seen,
+        _compact(contacts, day >= timeline.first_window_start),
+        _compact(part, part["close"] >= timeline.first_window_start),
+    )
 
 
 def _merged_duplicates(streams: Streams, first_seen: np.ndarray, p: FrontDoorParams) -> np.ndarray:
@@ -137,7 +165,7 @@ def _draw_contact_days(
     gap = np.ceil(rng.exponential(1.0, len(chain)) * means[kind, pick_per_row(rng, shares, kind)])
     gap[pos == 0] = 0
     day = start[chain] + group_cumsum(gap.astype(np.int64), count)
-    keep = (day <= end) & (day < birthday(dob[chain], 18))
+    keep = (day <= end) & (day < birthday(dob, 18)[chain])
     return chain[keep], day[keep]
 
 
@@ -222,28 +250,34 @@ def _referral_state_loop(
     """Walk the contacts stage by stage (k-th contact of every child at once), keeping each
     child's referral state: a contact leads to a new referral only when none is open, and more
     readily when the child's last referral closed less than a year ago (a known family)."""
-    open_until = np.full(chain.max() + 1 if len(chain) else 0, NO_DAY, dtype=np.int64)
-    outcome = np.zeros(len(chain), dtype=np.int64)
-    new = np.zeros(len(chain), dtype=bool)
-    existing = np.zeros(len(chain), dtype=bool)
+    n = len(chain)
+    open_until = np.full(chain.max() + 1 if n else 0, NO_DAY, dtype=np.int64)
     pos = position_in_group(sizes_of_sorted_groups(chain))
-    order = np.argsort(pos, kind="stable")
-    bounds = np.searchsorted(pos[order], np.arange(pos.max() + 2 if len(pos) else 1))
+    # contacts in stage order (stable, so ascending within a stage): each stage is then a slice of
+    # the reordered columns instead of a gather from every column
+    order = np.argsort(pos.astype(np.int16) if n and pos.max() < 2**15 else pos, kind="stable")  # radix sort
+    bounds = np.searchsorted(pos[order], np.arange(pos.max() + 2 if n else 1))
+    chain, decision, u, group, factor = (values[order] for values in (chain, decision, u, group, factor))
+    outcome = np.zeros(n, dtype=np.int64)
+    new = np.zeros(n, dtype=bool)
+    existing = np.zeros(n, dtype=bool)
     parts = []
     for k in range(len(bounds) - 1):  # stages: the k-th contact of each child
-        rows = order[bounds[k] : bounds[k + 1]]
-        ch = chain[rows]
-        is_open = decision[rows] < open_until[ch]
-        known = ~is_open & (decision[rows] - open_until[ch] < 365)
-        outcome[rows] = _outcomes(u[rows], group[rows], factor[rows] * np.where(known, p.known_family_factor, 1.0))
-        refer = outcome[rows] == REFERRAL
-        new_rows = rows[refer & ~is_open]
-        existing[rows[refer & is_open]] = True
-        new[new_rows] = True
-        path = draw_paths(streams.rng("front-door", "paths", batch, k), decision[new_rows])
-        open_until[chain[new_rows]] = path["close"]
-        parts.append((new_rows, path))
-    return outcome, new, existing, parts
+        stage = slice(bounds[k], bounds[k + 1])
+        ch, day = chain[stage], decision[stage]
+        is_open = day < open_until[ch]
+        known = ~is_open & (day - open_until[ch] < 365)
+        outcome[stage] = _outcomes(u[stage], group[stage], factor[stage] * np.where(known, p.known_family_factor, 1.0))
+        refer = outcome[stage] == REFERRAL
+        opens = refer & ~is_open
+        existing[stage] = refer & is_open
+        new[stage] = opens
+        path = draw_paths(streams.rng("front-door", "paths", batch, k), day[opens])
+        open_until[ch[opens]] = path["close"]
+        parts.append((order[stage][opens], path))
+    unsorted = np.empty_like(order)
+    unsorted[order] = np.arange(n)
+    return outcome[unsorted], new[unsorted], existing[unsorted], parts
 
 
 def _outcome_flags(

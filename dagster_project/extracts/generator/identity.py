@@ -73,6 +73,7 @@ SURNAMES = (
 INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 OUT_AREAS = ("LS", "HX", "HD", "WF", "M", "OL", "BB", "S", "YO", "HG", "DN", "L")
 IN_AREA, OUT_OF_AREA = 4000, 2000  # postcode pool sizes
+UPN_LETTERS = tuple("ABCDEFGHJKLMNPQRTUVWXYZ")
 
 
 def _postcode(area: str, number: int) -> str:
@@ -112,7 +113,7 @@ def name_columns(rng: np.random.Generator, female: np.ndarray) -> tuple[pl.Serie
 
 def upn_column(rng: np.random.Generator, n: int, share: float = 0.85) -> pl.Series:
     """A letter and 12 digits for most children (NULL for the rest)."""
-    letter = pl.Series(np.array(list("ABCDEFGHJKLMNPQRTUVWXYZ"))[rng.integers(0, 23, n)])
+    letter = enum_column(UPN_LETTERS, rng.integers(0, len(UPN_LETTERS), n)).cast(pl.String)
     digits = pl.Series(rng.integers(0, 10**12, n)).cast(pl.String).str.zfill(12)
     upn = letter + digits
     return upn.set(pl.Series(rng.random(n) >= share), None)

@@ -38,7 +38,7 @@ def pick_per_row(rng: np.random.Generator, weight_table: np.ndarray, row: np.nda
     u = rng.random(len(row))
     out = np.zeros(len(row), dtype=np.int64)
     for j in range(cum.shape[1] - 1):  # loop over categories, not rows
-        out += u >= cum[row, j]
+        out += u >= cum[:, j][row]
     return out
 
 
