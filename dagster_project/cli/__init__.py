@@ -57,6 +57,9 @@ def generate(
         help="Add a named fault to the last month (repeatable). See the list below.")] = None,
 ) -> None:
     """Generate realistic demo SSD extracts (full-refresh monthly snapshots with manifests)."""
+    from dagster_project.cli.allocators import keep_freed_memory
+
+    keep_freed_memory()  # before polars is imported (below)
     from dagster_project.extracts.faults import FAULTS
     from dagster_project.extracts.generator import generate as run_generator
 
