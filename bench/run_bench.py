@@ -115,6 +115,19 @@ def load_average() -> float:
     return os.getloadavg()[0]
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(steal, total) CPU ticks of the whole machine since boot (/proc/stat). Steal is time the
+    hypervisor gave this virtual machine's CPUs to others: a host under load slows every figure."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:9]]
+    return (ticks[7] if len(ticks) > 7 else 0), sum(ticks)
+
+
+def steal_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total > 0 else 0.0
+
+
 @dataclass
 class Measured:
     command: list[str]
@@ -128,6 +141,7 @@ class Measured:
     load_after: float
     log: str
     aborted: str | None = None  # why the guard stopped it (memory), else None
+    steal: float | None = None  # share of the machine's CPU time the host took meanwhile (0-1)
     samples: list[tuple[float, int]] = field(default_factory=list, repr=False)  # (epoch s, tree RSS)
 
 
@@ -155,6 +169,7 @@ def run_measured(cmd: list[str], log_path: Path, env: dict[str, str] | None = No
     done = threading.Event()
     with log_path.open("w") as log:
         started = time.time()
+        ticks = cpu_ticks()
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
                                 start_new_session=True)
@@ -199,7 +214,8 @@ def run_measured(cmd: list[str], log_path: Path, env: dict[str, str] | None = No
         sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
     return Measured(cmd, wall, usage.ru_utime + usage.ru_stime, peak, proc.returncode, started, ended,
-                    load_before, load_average(), rel(log_path), aborted[0] if aborted else None, samples)
+                    load_before, load_average(), rel(log_path), aborted[0] if aborted else None,
+                    steal_share(ticks, cpu_ticks()), samples)
 
 
 def measured_dict(m: Measured) -> dict:
@@ -563,6 +579,22 @@ def fmt_rate(rows_per_s: float) -> str:
     return f"{rows_per_s / 1e6:.2f} M" if rows_per_s >= 1e6 else f"{rows_per_s / 1e3:,.0f} k"
 
 
+def steal_sentence(results: list[dict]) -> str:
+    """The range of CPU steal over the measured commands (absent in reports from before it was kept)."""
+    steals = [m["steal"] for r in results for m in measured_of(r) if m.get("steal") is not None]
+    if not steals:
+        return ""
+    return (f" CPU time taken by the host (steal) while commands ran: {min(steals):.0%} to "
+            f"{max(steals):.0%} of the machine's CPU time.")
+
+
+def measured_of(result: dict) -> list[dict]:
+    runs = result.get("setup_runs", []) + result.get("runs", [])
+    floor = (result.get("floor") or {}).get("measured", [])
+    gen = (result.get("generate") or {}).get("measured")
+    return [r["measured"] for r in runs] + list(floor) + ([gen] if gen else [])
+
+
 def render_markdown(doc: dict) -> str:
     env, results, targets = doc["environment"], doc["scales"], doc["targets"]
     lines = [
@@ -572,7 +604,7 @@ def render_markdown(doc: dict) -> str:
         f"({env['platform']}; Python {env['python']}, DuckDB {env['duckdb']}, polars {env['polars']}), "
         f"commit {env['git_commit']}{' + uncommitted changes' if env['git_dirty'] else ''}.",
         f"Load average (1 min) during the run: {doc['load_min']:.1f} to {doc['load_max']:.1f} "
-        "(the machine is shared; every figure is wall-clock time).",
+        "(the machine is shared; every figure is wall-clock time)." + steal_sentence(results),
         "",
         "Reproduce with:",
         "",

@@ -51,3 +51,14 @@ def test_without_a_probe_the_bradford_target_has_no_note(bench):
     bradford = next(t for t in targets if t["target"].startswith("Bradford"))
     assert bradford["met"] and bradford["note"] == ""
     assert bench.fixed_cost_probe([result(bench, 1, 500_000, 19.0)]) is None
+
+
+def test_cpu_steal_is_measured_and_reported(bench, tmp_path):
+    m = bench.run_measured(["true"], tmp_path / "true.log")
+    assert m.returncode == 0 and 0.0 <= m.steal <= 1.0
+    assert bench.steal_share((10, 1000), (60, 2000)) == 0.05
+    result = {"runs": [{"measured": {"steal": 0.02}}], "floor": {"measured": [{"steal": 0.16}]}}
+    assert bench.steal_sentence([result]) == (
+        " CPU time taken by the host (steal) while commands ran: 2% to 16% of the machine's CPU time."
+    )
+    assert bench.steal_sentence([{"runs": [{"measured": {}}]}]) == ""  # reports from before it was kept
