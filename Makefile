@@ -39,7 +39,7 @@ clean:
 
 # Benchmark (bench/run_bench.py): generate one month at scales 0.01 (fixed-cost probe), 1, 10 and 70 (~England), run it
 # through the pipeline, compare with the floor; writes bench/results.{md,json}.
-# Took 10 minutes on a quiet 2-core machine (2026-12-03) and needs ~20 GB free disk under bench/work/.
+# Took 14 minutes on this 2-core machine (2026-12-03) and needs ~20 GB free disk under bench/work/.
 .PHONY: bench
 bench: setup
 	$(BIN)/python bench/run_bench.py

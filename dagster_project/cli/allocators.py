@@ -3,9 +3,9 @@
 The generator builds national-size numpy arrays and polars frames and drops them soon after. By
 default glibc hands every large array its own fresh ``mmap`` and returns freed memory to the kernel
 at once, and polars' jemalloc purges freed pages after ten seconds, so the same memory is faulted
-in again and again: a third of the generator's CPU time at scale 10 was the kernel's (page faults).
-Keeping freed memory in the process for reuse cut that to a tenth and the wall time by about 15%,
-with the same peak memory (bench/before_after.md, section 10).
+in again and again: a fifth to a quarter of the generator's CPU time at scale 10 was the kernel's
+(page faults). Keeping freed memory in the process for reuse about halved the kernel's time and
+cut the wall time by 10-15%, with the same peak memory (bench/before_after.md, section 10).
 
 Only for commands that end when their batch is done (``csc-warehouse generate``), never for a
 long-lived process, and only before polars is first imported (jemalloc reads its settings once).
