@@ -1,8 +1,10 @@
-"""Small helpers for reading the DuckDB warehouse from Python (checks, audit, published outputs)."""
+"""Small helpers for the DuckDB warehouse from Python: reading it (checks, audit, published outputs)
+and writing it in one transaction (ingest, pseudonym key, publish)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -24,3 +26,16 @@ def relation_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
         "where database_name = current_database() and schema_name = $1 and view_name = $2)",
         [schema, name],
     ).fetchone()[0] > 0
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the block in one transaction: committed when it ends, rolled back if anything escapes
+    it (an interrupt included), so the database is as before or has all of the block."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")

@@ -61,6 +61,7 @@ from dagster_project.ingest.validity import (
     staging,
     staging_insert_sql,
 )
+from dagster_project.warehouse_sql import transaction
 
 __all__ = ["ExtractRejected", "LoadResult", "TableLoad", "load_extract"]
 
@@ -186,8 +187,7 @@ def load_extract(
             _stage(con, tf, plan.manifest)
         _run_rules(con, plan)
         # The month's snapshot replaces the previous one in one transaction: all or nothing.
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             create_raw_schema(con)
             _delete_month(con, month)
             for tf in plan.files.values():
@@ -195,10 +195,6 @@ def load_extract(
             _write_logs(con, plan, loaded_at, run_id)
             tables = _reconcile(con, plan)
             counts = _quarantine_counts(con)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     finally:
         _drop_staging(con, plan)
     return LoadResult(

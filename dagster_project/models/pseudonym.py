@@ -13,6 +13,8 @@ import os
 
 import duckdb
 
+from dagster_project.warehouse_sql import transaction
+
 KEY_ENV = "CSC_PSEUDONYM_KEY"
 DEMO_KEY = "csc-warehouse-demo-key"
 KEY_SCHEMA = "private"
@@ -34,11 +36,6 @@ def ensure_pseudonym_key(con: duckdb.DuckDBPyConnection, key: str | None = None)
     con.execute(f"CREATE TABLE IF NOT EXISTS {KEY_TABLE} (key VARCHAR NOT NULL)")
     current = con.execute(f"SELECT list(key) FROM {KEY_TABLE}").fetchone()[0] or []
     if current != [key]:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(f"DELETE FROM {KEY_TABLE}")
             con.execute(f"INSERT INTO {KEY_TABLE} VALUES (?)", [key])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise

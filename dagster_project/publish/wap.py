@@ -31,6 +31,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.settings import MONTH_FMT, HomePaths
+from dagster_project.warehouse_sql import transaction
 
 PUBLISHED_SCHEMA = "main"  # where dbt builds the marts and dimensions
 
@@ -73,14 +74,9 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, alias: str, tables: list[str]
             "and schema_name = ? and comment is not null", [db, PUBLISHED_SCHEMA]).fetchall()
         if table in tables
     ]
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         for statement in statements:
             con.execute(statement)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
 
 
 def build_published_copy(con: duckdb.DuckDBPyConnection, target: Path, publishing: tuple | None = None) -> list[str]:
