@@ -14,7 +14,6 @@ long-lived process, and only before polars is first imported (jemalloc reads its
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 
@@ -36,12 +35,8 @@ def keep_freed_memory() -> bool:
     """
     if "polars" not in sys.modules:
         os.environ.setdefault(JEMALLOC_CONF_ENV, JEMALLOC_KEEP_FREED)
-    name = ctypes.util.find_library("c")
-    if not name or not sys.platform.startswith("linux"):
-        return False
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the process already has (glibc only)
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
