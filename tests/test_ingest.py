@@ -23,8 +23,17 @@ from dagster_project.contract import RULES, TABLES
 from dagster_project.extracts import reader
 from dagster_project.extracts.faults import BAD_DATES
 from dagster_project.extracts.generator import generate
-from dagster_project.extracts.manifest import file_sha256
+from dagster_project.extracts.manifest import (
+    VERIFIED_CHECKSUM,
+    VERIFIED_NO_MANIFEST,
+    VERIFIED_NOTHING_LISTED,
+    VERIFIED_NOTHING_NOT_LISTED,
+    VERIFIED_ROWS,
+    VERIFIED_ROWS_AND_CHECKSUM,
+    file_sha256,
+)
 from dagster_project.ingest.load import ExtractRejected, LoadResult, load_extract
+from dagster_project.ingest.raw_schema import LOG_TABLES_DDL
 
 BASELINE: dict[str, list[dict[str, str]]] = {
     k: v
@@ -664,7 +673,7 @@ def test_manifest_facts_are_recorded_and_its_extract_date_used(
     month.write(tmp_path, manifest=month.manifest(folder, extract_date="2023-08-05"))
     result = load(con, folder, today=date(2023, 8, 3))
     assert quarantine(con) == set()  # 4 August is not after the manifest's extract date
-    assert all(t.manifest_verified for t in result.tables.values())
+    assert {t.manifest_verified for t in result.tables.values()} == {VERIFIED_ROWS_AND_CHECKSUM}
     facts = rows(
         con,
         "SELECT la_code, period_end, extract_date, ssd_version, source_system, has_manifest "
@@ -680,6 +689,185 @@ def test_manifest_facts_are_recorded_and_its_extract_date_used(
             "has_manifest": True,
         }
     ]
+
+
+# --- the manifest in every form the contract allows -----------------------------------------------
+# Any key may be missing; a file's entry may give rows, sha256, both or neither; each value given is
+# verified and raw.load_log.manifest_verified says what was.
+
+
+def verified(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute("SELECT table_name, manifest_verified FROM raw.load_log").fetchall())
+
+
+def only(doc: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """``doc`` with each file's entry reduced to ``keys``."""
+    files = {name: {k: v for k, v in entry.items() if k in keys} for name, entry in doc["files"].items()}
+    return doc | {"files": files}
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        (("rows", "sha256"), VERIFIED_ROWS_AND_CHECKSUM),
+        (("rows",), VERIFIED_ROWS),
+        (("sha256",), VERIFIED_CHECKSUM),
+        ((), VERIFIED_NOTHING_LISTED),
+    ],
+    ids=["both", "rows-only", "sha256-only", "neither"],
+)
+def test_a_manifest_giving_rows_sha256_both_or_neither_loads(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, keys: tuple[str, ...], expected: str
+) -> None:
+    month = Month()
+    folder = month.write(tmp_path)
+    month.write(tmp_path, manifest=only(month.manifest(folder), *keys))
+    result = load(con, folder)
+    assert result.quarantine_counts == {}
+    assert verified(con) == {t.name: expected for t in TABLES}
+    assert {t.manifest_verified for t in result.tables.values()} == {expected}
+    assert result.to_metadata()["tables"]["ssd_contacts"]["manifest_verified"] == expected
+    assert con.execute("SELECT has_manifest FROM raw.extracts").fetchone() == (True,)
+
+
+def test_each_file_says_what_was_verified(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    month = Month()
+    folder = month.write(tmp_path)
+    doc = month.manifest(folder)
+    del doc["files"]["ssd_contacts.csv"]["sha256"]
+    del doc["files"]["ssd_person.csv"]["rows"]
+    doc["files"]["ssd_missing.csv"] = {}
+    doc["files"]["SSD_CLA_REVIEWS.CSV"] = doc["files"].pop("ssd_cla_reviews.csv")  # names match in any case
+    del doc["files"]["ssd_care_leavers.csv"]
+    month.write(tmp_path, manifest=doc)
+    load(con, folder)
+    assert verified(con) == {
+        **{t.name: VERIFIED_ROWS_AND_CHECKSUM for t in TABLES},
+        "ssd_contacts": VERIFIED_ROWS,
+        "ssd_person": VERIFIED_CHECKSUM,
+        "ssd_missing": VERIFIED_NOTHING_LISTED,
+        "ssd_care_leavers": VERIFIED_NOTHING_NOT_LISTED,
+    }
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"la_code": "380", "period_end": "2023-07-31", "extract_date": "2023-08-03"},
+        {"la_code": "380", "period_end": "2023-07-31", "extract_date": "2023-08-03", "files": None},
+        {"files": {}},
+    ],
+    ids=["no-files-key", "files-null", "files-empty"],
+)
+def test_a_manifest_without_files_verifies_nothing(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, doc: dict[str, Any]
+) -> None:
+    folder = Month().write(tmp_path, manifest=doc)
+    result = load(con, folder)
+    assert result.manifest.has_manifest
+    assert verified(con) == {t.name: VERIFIED_NOTHING_NOT_LISTED for t in TABLES}
+
+
+def test_a_manifest_with_no_keys_at_all(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """Without period_end the folder's month end is used; without extract_date the rule "future"
+    uses the load date (as with no manifest) and raw.extracts records no extract date."""
+    month = Month().add("ssd_contacts", cont_contact_id="C2", cont_contact_date="2023-08-05")
+    folder = month.write(tmp_path, manifest={})
+    load(con, folder, today=date(2023, 8, 4))
+    assert verified(con) == {t.name: VERIFIED_NOTHING_NOT_LISTED for t in TABLES}
+    assert rows(con, "SELECT la_code, period_end, extract_date, has_manifest FROM raw.extracts") == [
+        {"la_code": None, "period_end": date(2023, 7, 31), "extract_date": None, "has_manifest": True}
+    ]
+    assert {(r[0], r[1], r[2]) for r in quarantine(con)} == {("ssd_contacts", "future", "C2")}
+
+
+def test_no_manifest_at_all(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    result = load(con, Month().write(tmp_path))
+    assert verified(con) == {t.name: VERIFIED_NO_MANIFEST for t in TABLES}
+    assert {t.manifest_verified for t in result.tables.values()} == {VERIFIED_NO_MANIFEST}
+
+
+@pytest.mark.parametrize("keys", [("rows",), ("rows", "sha256")], ids=["rows-only", "both"])
+def test_a_wrong_row_count_still_rejects(
+    loaded: duckdb.DuckDBPyConnection, tmp_path: Path, keys: tuple[str, ...]
+) -> None:
+    month = Month()
+    folder = month.write(tmp_path)
+    doc = only(month.manifest(folder), *keys)
+    doc["files"]["ssd_missing.csv"]["rows"] = 2
+    month.write(tmp_path, manifest=doc)
+    assert_rejected(loaded, folder, "ssd_missing.csv", "1 data rows but manifest.json says 2")
+
+
+@pytest.mark.parametrize("keys", [("sha256",), ("rows", "sha256")], ids=["sha256-only", "both"])
+def test_a_wrong_checksum_still_rejects(
+    loaded: duckdb.DuckDBPyConnection, tmp_path: Path, keys: tuple[str, ...]
+) -> None:
+    month = Month()
+    folder = month.write(tmp_path)
+    doc = only(month.manifest(folder), *keys)
+    month.set("ssd_missing", "M1", miss_missing_rhi_accepted="Y").write(tmp_path, manifest=doc)
+    assert_rejected(loaded, folder, "ssd_missing.csv", "SHA-256 .* differs from manifest.json")
+
+
+def test_a_file_listed_without_rows_or_checksum_must_still_be_there(
+    loaded: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    month = Month().drop_table("ssd_cp_reviews")
+    folder = month.write(tmp_path, manifest={"files": {"ssd_cp_reviews.csv": {}}})
+    assert_rejected(loaded, folder, "ssd_cp_reviews.csv", "listed in manifest.json but missing")
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        ({"rows": "1"}, r"files\['ssd_missing.csv'\].rows is not a non-negative integer: '1'"),
+        ({"sha256": "not-a-checksum"}, r"files\['ssd_missing.csv'\].sha256 is not a 64-digit hex SHA-256"),
+    ],
+)
+def test_a_malformed_value_given_rejects_naming_file_and_field(
+    loaded: duckdb.DuckDBPyConnection, tmp_path: Path, entry: dict[str, Any], reason: str
+) -> None:
+    folder = Month().write(tmp_path, manifest={"files": {"ssd_missing.csv": entry}})
+    assert_rejected(loaded, folder, "manifest.json", reason)
+
+
+def test_a_warehouse_of_the_previous_version_gains_the_column(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """raw.load_log created before manifest_verified existed: the next load adds the column (its
+    old rows keep NULL) and a re-load of a month already there works."""
+    old_ddl = LOG_TABLES_DDL["load_log"].replace(", manifest_verified VARCHAR", "")
+    assert old_ddl != LOG_TABLES_DDL["load_log"]
+    con.execute("CREATE SCHEMA raw")
+    con.execute(f"CREATE TABLE raw.load_log {old_ddl}")
+    con.execute(
+        "INSERT INTO raw.load_log VALUES (DATE '2023-06-01', 'ssd_person', 'ssd_person.csv', NULL, "
+        "1, 1, 0, 0, TIMESTAMP '2023-07-04 10:00:00', 'old-run')"
+    )
+    con.execute(
+        "INSERT INTO raw.load_log VALUES (DATE '2023-07-01', 'ssd_person', 'ssd_person.csv', NULL, "
+        "1, 1, 0, 0, TIMESTAMP '2023-08-04 10:00:00', 'old-run')"
+    )
+    month = Month()
+    folder = month.write(tmp_path)
+    month.write(tmp_path, manifest=only(month.manifest(folder), "rows"))
+    load(con, folder)
+    columns = [r[0] for r in con.execute("DESCRIBE raw.load_log").fetchall()]
+    assert columns[-1] == "manifest_verified"
+    assert con.execute(
+        "SELECT extract_month, count(*), count(manifest_verified), min(manifest_verified) "
+        "FROM raw.load_log GROUP BY 1 ORDER BY 1"
+    ).fetchall() == [(date(2023, 6, 1), 1, 0, None), (JULY, len(TABLES), len(TABLES), VERIFIED_ROWS)]
+    load(con, folder)  # again, now on the migrated table
+    assert verified(con) == {t.name: VERIFIED_ROWS for t in TABLES} | {"ssd_person": VERIFIED_ROWS}
+    # a new warehouse has the same columns in the same order
+    fresh = duckdb.connect(str(tmp_path / "fresh.duckdb"))
+    try:
+        load(fresh, folder)
+        assert [r[0] for r in fresh.execute("DESCRIBE raw.load_log").fetchall()] == columns
+    finally:
+        fresh.close()
 
 
 def test_optional_table_absent(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
@@ -870,7 +1058,7 @@ def test_generated_clean_months_reconcile_and_quarantine_nothing(
         assert result.quarantine_counts == {}, f"clean generated data broke rules in {folder}"
         assert set(result.tables) == {t.name for t in TABLES}
         for rec in result.tables.values():
-            assert rec.reconciles and rec.manifest_verified
+            assert rec.reconciles and rec.manifest_verified == VERIFIED_ROWS_AND_CHECKSUM
             assert rec.rows_read == rec.rows_loaded > 0
         assert all(result.features.values())
     assert con.execute("SELECT count(*), bool_and(has_manifest) FROM raw.extracts").fetchone() == (2, True)

@@ -11,7 +11,19 @@ import polars as pl
 import pytest
 
 from dagster_project.contract import TABLES_BY_NAME
-from dagster_project.extracts.manifest import ManifestError, file_sha256, read_manifest
+from dagster_project.extracts.manifest import (
+    VERIFIED_CHECKSUM,
+    VERIFIED_NO_MANIFEST,
+    VERIFIED_NOTHING_LISTED,
+    VERIFIED_NOTHING_NOT_LISTED,
+    VERIFIED_ROWS,
+    VERIFIED_ROWS_AND_CHECKSUM,
+    FileEntry,
+    ManifestError,
+    file_sha256,
+    read_manifest,
+    without_manifest,
+)
 from dagster_project.extracts.reader import (
     ExtractRejected,
     TableFile,
@@ -127,6 +139,50 @@ def test_crlf_line_endings_and_blank_lines(tmp_path: Path) -> None:
     assert column(df, "miss_missing_rhi_accepted") == [None, None]
 
 
+@pytest.mark.parametrize("eol", ["\n", "\r\n"], ids=["LF", "CRLF"])
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["no-BOM", "BOM"])
+@pytest.mark.parametrize("final_eol", [True, False], ids=["final-newline", "no-final-newline"])
+def test_bom_odd_header_and_line_endings_together(tmp_path: Path, eol: str, bom: bytes, final_eol: bool) -> None:
+    """What another system's export looks like: BOM, quoted header names in any case with spaces
+    around them, CRLF or LF, with or without a newline after the last record."""
+    header = (
+        '"  MISS_Table_ID  ", Miss_Person_Id ,MISS_MISSING_EPISODE_START_DATE,"miss_missing_episode_type ",'
+        "Miss_Missing_Episode_End_Date,\tmiss_missing_rhi_offered,MISS_MISSING_RHI_ACCEPTED  , Local_Note "
+    )
+    records = [
+        "M1,P1,4/7/2023,missing,,y,n,first",
+        '"M2","P1","2023-07-05 00:00:00.0000000","ABSENT","",NA,,"a, ""quoted"" note"',
+        "M3,P1,2023-07-06,Away,07/07/2023,Y,N,",
+    ]
+    text = eol.join([header, *records]) + (eol if final_eol else "")
+    tf = open_file(write(tmp_path, "ssd_missing.csv", bom + text.encode()))
+    assert tf.header == (*MISSING_HEADER.split(","), "local_note")
+    df = read_table(tf)
+    assert column(df, "miss_table_id") == ["M1", "M2", "M3"]
+    assert column(df, "miss_missing_episode_start_date") == [date(2023, 7, 4), date(2023, 7, 5), date(2023, 7, 6)]
+    assert column(df, "miss_missing_episode_end_date") == [None, None, date(2023, 7, 7)]
+    assert column(df, "miss_missing_episode_type") == ["M", "A", "A"]
+    assert column(df, "miss_missing_rhi_offered") == ["Y", "NA", "Y"]
+    assert column(df, "miss_missing_rhi_accepted") == ["N", None, "N"]  # no stray "\r" on the last field
+    assert [json.loads(v)["local_note"] for v in column(df, "_extra_columns")] == [
+        "first",
+        'a, "quoted" note',
+        None,
+    ]
+    assert column(df, "_row_number") == [1, 2, 3]
+    assert all(column(df, bad_column("miss_missing_episode_start_date"))[i] is None for i in range(3))
+
+
+def test_crlf_inside_a_quoted_field_is_kept(tmp_path: Path) -> None:
+    header = "cont_contact_id,cont_person_id,cont_contact_date,cont_contact_source_code,cont_contact_outcome_json"
+    records = ['C1,P1,2023-07-01,6,"{""NFA_FLAG"": ""yes"",\r\n""COMMENTS"": ""a, b""}"', "C2,P1,2023-07-02,6,{}"]
+    text = "\r\n".join([header, *records]) + "\r\n"
+    df = read_table(open_file(write(tmp_path, "ssd_contacts.csv", text)))
+    assert column(df, "cont_contact_id") == ["C1", "C2"]
+    assert json.loads(column(df, "cont_contact_outcome_json")[0]) == {"NFA_FLAG": "yes", "COMMENTS": "a, b"}
+    assert column(df, "_row_number") == [1, 2]
+
+
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
@@ -184,6 +240,43 @@ def test_dates_in_all_four_forms_empty_and_placeholder(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "1900-01-01",
+        "1900-01-01 00:00:00",
+        "1900-01-01 00:00:00.000",
+        "1900-01-01 00:00:00.0000000",
+        "01/01/1900",
+        "1/1/1900",
+        " 1900-01-01 ",
+    ],
+)
+@pytest.mark.parametrize(
+    ("table", "date_column"),
+    [
+        ("ssd_cin_assessments", "cina_assessment_auth_date"),  # SystemC's placeholder (contract)
+        ("ssd_person", "pers_dob"),  # a birth date
+        ("ssd_cp_reviews", "cppr_cp_review_due"),  # a due date
+    ],
+)
+def test_the_1900_placeholder_is_null_in_every_form_and_date_kind(
+    tmp_path: Path, table: str, date_column: str, text: str
+) -> None:
+    columns = [c.name for c in TABLES_BY_NAME[table].columns if not c.optional]
+    row = ["X1" if i == 0 else (text if name == date_column else "") for i, name in enumerate(columns)]
+    content = ",".join(columns) + "\n" + ",".join(row) + "\n"
+    df = read_table(open_file(write(tmp_path, f"{table}.csv", content)))
+    assert column(df, date_column) == [None]
+    assert column(df, bad_column(date_column)) == [None]  # NULL, not a format failure
+
+
+def test_single_digit_day_and_month_and_sql_server_fractions(tmp_path: Path) -> None:
+    starts = ["4/7/2023", "04/7/2023", "4/07/2023", "2023-07-04 23:59:59.9999999", "2023-07-04 00:00:00.1"]
+    df = read_table(missing_file(tmp_path, *(f"M{i},P1,{s},M,,," for i, s in enumerate(starts))))
+    assert column(df, "miss_missing_episode_start_date") == [date(2023, 7, 4)] * len(starts)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "31/02/2023",
         "2023-02-30",
         "01/07/23",
@@ -224,6 +317,23 @@ def test_flags_in_every_spelling(tmp_path: Path) -> None:
         None,
     ]
     assert column(df, bad_column("clar_cla_review_cancelled")) == [None] * 10 + ["maybe", "2"]
+
+
+@pytest.mark.parametrize(
+    ("spelling", "value"),
+    [
+        *[(s, True) for s in ("y", "Y", "yes", "Yes", "YES", "yEs", "true", "True", "TRUE", "tRuE", "1")],
+        *[(s, False) for s in ("n", "N", "no", "No", "NO", "nO", "false", "False", "FALSE", "fAlSe", "0")],
+    ],
+)
+def test_flag_spellings_in_any_case(tmp_path: Path, spelling: str, value: bool) -> None:
+    header = (
+        "icpc_icpc_id,icpc_s47_enquiry_id,icpc_referral_id,icpc_person_id,icpc_icpc_transfer_in,"
+        "icpc_icpc_target_date,icpc_icpc_date,icpc_icpc_outcome_cp_flag"
+    )
+    path = write(tmp_path, "ssd_initial_cp_conference.csv", f"{header}\r\nI1,S1,R1,P1,{spelling},,,{spelling}\r\n")
+    row = read_table(open_file(path)).row(0, named=True)
+    assert (row["icpc_icpc_transfer_in"], row["icpc_icpc_outcome_cp_flag"]) == (value, value)
 
 
 def test_ids_stay_text_with_leading_zeros() -> None:
@@ -360,19 +470,95 @@ def test_manifest_is_parsed(tmp_path: Path) -> None:
             "period_end 2023-06-30 is not the last day",
         ),
         ({"extract_date": "2023-07-30"}, "extract_date 2023-07-30 is before period_end 2023-07-31"),
-        ({"extract_date": None}, "'extract_date' is missing"),
+        ({"extract_date": 20230803}, "'extract_date' is not a 'YYYY-MM-DD' string: 20230803"),
         ({"period_end": "31/07/2023"}, "'period_end' is not a date"),
         ({"files": []}, "'files' is not an object"),
+        ({"files": {"ssd_person.csv": [10]}}, r"files\['ssd_person.csv'\] is not an object"),
         (
             {"files": {"ssd_person.csv": {"rows": "10", "sha256": "0" * 64}}},
-            "rows is not a non-negative integer",
+            r"files\['ssd_person.csv'\].rows is not a non-negative integer: '10'",
         ),
-        ({"files": {"ssd_person.csv": {"rows": 10, "sha256": "abc"}}}, "sha256 is not a 64-digit hex"),
+        ({"files": {"ssd_person.csv": {"rows": -1}}}, r"files\['ssd_person.csv'\].rows is not a non-negative"),
+        ({"files": {"ssd_person.csv": {"rows": 1.5}}}, r"files\['ssd_person.csv'\].rows is not a non-negative"),
+        ({"files": {"ssd_person.csv": {"rows": True}}}, r"files\['ssd_person.csv'\].rows is not a non-negative"),
+        (
+            {"files": {"ssd_person.csv": {"rows": 10, "sha256": "abc"}}},
+            r"files\['ssd_person.csv'\].sha256 is not a 64-digit hex SHA-256: 'abc'",
+        ),
+        (
+            {"files": {"ssd_person.csv": {"sha256": "g" * 64}}},
+            r"files\['ssd_person.csv'\].sha256 is not a 64-digit hex",
+        ),
+        ({"files": {"ssd_person.csv": {"sha256": 123}}}, r"files\['ssd_person.csv'\].sha256 is not a 64-digit"),
     ],
 )
 def test_bad_manifests(tmp_path: Path, fields: dict[str, object], reason: str) -> None:
+    """A value that is given but malformed is an error naming the file and the field."""
     with pytest.raises(ManifestError, match=reason):
         read_manifest(manifest(tmp_path, **fields), JULY)
+
+
+SHA = "ab" * 32
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected", "verified"),
+    [
+        ({"rows": 3, "sha256": SHA.upper()}, FileEntry(rows=3, sha256=SHA), VERIFIED_ROWS_AND_CHECKSUM),
+        ({"rows": 3}, FileEntry(rows=3), VERIFIED_ROWS),
+        ({"rows": 0, "sha256": None}, FileEntry(rows=0), VERIFIED_ROWS),
+        ({"sha256": f" {SHA} "}, FileEntry(sha256=SHA), VERIFIED_CHECKSUM),
+        ({"rows": None, "sha256": SHA}, FileEntry(sha256=SHA), VERIFIED_CHECKSUM),
+        ({}, FileEntry(), VERIFIED_NOTHING_LISTED),
+        (None, FileEntry(), VERIFIED_NOTHING_LISTED),
+        ({"rows": None, "sha256": ""}, FileEntry(), VERIFIED_NOTHING_LISTED),
+        ({"bytes": 1234}, FileEntry(), VERIFIED_NOTHING_LISTED),  # other keys are ignored
+    ],
+    ids=["both", "rows", "rows-sha-null", "sha256", "sha256-rows-null", "neither", "null", "empty", "other-keys"],
+)
+def test_a_file_entry_may_give_rows_sha256_both_or_neither(
+    tmp_path: Path, entry: object, expected: FileEntry, verified: str
+) -> None:
+    m = read_manifest(manifest(tmp_path, files={"ssd_person.csv": entry}), JULY)
+    assert m.entry("ssd_person.csv") == expected
+    assert m.verified("SSD_PERSON.CSV") == verified
+    assert m.verified("ssd_contacts.csv") == VERIFIED_NOTHING_NOT_LISTED
+
+
+@pytest.mark.parametrize("files", [None, {}], ids=["null", "empty"])
+def test_a_manifest_without_files_lists_none(tmp_path: Path, files: object) -> None:
+    m = read_manifest(manifest(tmp_path, files=files), JULY)
+    assert m.files == {} and m.has_manifest
+    assert m.verified("ssd_person.csv") == VERIFIED_NOTHING_NOT_LISTED
+
+
+def test_every_key_of_a_manifest_may_be_missing(tmp_path: Path) -> None:
+    m = read_manifest(write(tmp_path, "manifest.json", "{}"), JULY, today=date(2023, 8, 9))
+    assert m.has_manifest and m.files == {}
+    assert (m.la_code, m.ssd_version, m.source_system) == (None, None, None)
+    assert m.period_end == date(2023, 7, 31)  # the folder's month end
+    # the rule "future" compares with the load date, but no extract date is recorded as the
+    # manifest's (freshness must not read the load date as the date the extract was taken)
+    assert m.extract_date == date(2023, 8, 9) and not m.extract_date_given
+    assert m.recorded_extract_date is None
+    assert m.to_metadata()["extract_date"] is None
+    nulls = {k: None for k in ("la_code", "period_end", "extract_date", "ssd_version", "source_system", "files")}
+    assert read_manifest(write(tmp_path, "manifest.json", json.dumps(nulls)), JULY, today=date(2023, 8, 9)) == m
+
+
+def test_without_extract_date_the_period_is_still_checked(tmp_path: Path) -> None:
+    path = write(tmp_path, "manifest.json", json.dumps({"period_end": "2023-06-30"}))
+    with pytest.raises(ManifestError, match="period_end 2023-06-30 is not the last day"):
+        read_manifest(path, JULY, today=date(2023, 8, 9))
+    # a load before the month end is no claim of the manifest: not checked against period_end
+    early = read_manifest(write(tmp_path, "manifest.json", "{}"), JULY, today=date(2023, 7, 20))
+    assert early.extract_date == date(2023, 7, 20)
+
+
+def test_no_manifest_verifies_nothing() -> None:
+    m = without_manifest(JULY, date(2023, 8, 9))
+    assert not m.has_manifest and m.recorded_extract_date == date(2023, 8, 9)
+    assert m.verified("ssd_person.csv") == VERIFIED_NO_MANIFEST
 
 
 def test_manifest_that_is_not_json(tmp_path: Path) -> None:

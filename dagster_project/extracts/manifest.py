@@ -1,9 +1,15 @@
 """The optional ``manifest.json`` of an extract month (contract, "manifest.json").
 
-A manifest names the authority and the period, and lists every file with its data-row count and
-SHA-256 so that a truncated or corrupted transfer is caught before anything is loaded. This
-module only parses and checks the manifest itself; comparing it with the files on disk is done by
-the loader once the files have been read (``dagster_project.ingest.load``).
+A manifest names the authority and the period, and lists files with their data-row count and/or
+SHA-256 so that a truncated or corrupted transfer is caught before anything is loaded. Systems
+write manifests differently (contract): any key may be missing, and a file's entry may give
+``rows``, ``sha256``, both or neither. A key that is absent (or JSON ``null``) is simply not
+known; a value that *is* given must be well-formed, else the manifest is rejected with the file
+and field named. Each value given is verified against the file, and the load records per file
+what was verified (:meth:`Manifest.verified`).
+
+This module only parses and checks the manifest itself; comparing it with the files on disk is
+done by the loader once the files have been read (``dagster_project.ingest.load``).
 """
 
 from __future__ import annotations
@@ -23,21 +29,55 @@ _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _HASH_CHUNK = 1 << 20
 
 
+# What was verified of one loaded file against the manifest (raw.load_log.manifest_verified).
+VERIFIED_ROWS_AND_CHECKSUM = "rows and checksum"
+VERIFIED_ROWS = "rows"
+VERIFIED_CHECKSUM = "checksum"
+VERIFIED_NOTHING_LISTED = "nothing (listed without rows or checksum)"
+VERIFIED_NOTHING_NOT_LISTED = "nothing (not listed)"
+VERIFIED_NO_MANIFEST = "no manifest"
+VERIFIED_VALUES = (
+    VERIFIED_ROWS_AND_CHECKSUM,
+    VERIFIED_ROWS,
+    VERIFIED_CHECKSUM,
+    VERIFIED_NOTHING_LISTED,
+    VERIFIED_NOTHING_NOT_LISTED,
+    VERIFIED_NO_MANIFEST,
+)
+
+
 class ManifestError(ValueError):
     """The manifest is malformed or contradicts the folder it sits in."""
 
 
 @dataclass(frozen=True)
 class FileEntry:
-    """What the manifest promises about one file."""
+    """What the manifest promises about one file: either, both or neither of its data-row count
+    and its SHA-256 (None = not given)."""
 
-    rows: int
-    sha256: str  # lower-case hex
+    rows: int | None = None
+    sha256: str | None = None  # lower-case hex
+
+    @property
+    def verifies(self) -> str:
+        """What checking the file against this entry verifies (a VERIFIED_* value)."""
+        if self.rows is not None and self.sha256 is not None:
+            return VERIFIED_ROWS_AND_CHECKSUM
+        if self.rows is not None:
+            return VERIFIED_ROWS
+        if self.sha256 is not None:
+            return VERIFIED_CHECKSUM
+        return VERIFIED_NOTHING_LISTED
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """The facts of one extract month; ``has_manifest`` is False when they were not sent."""
+    """The facts of one extract month; ``has_manifest`` is False when they were not sent.
+
+    ``period_end`` is the folder's month end when the manifest does not give it. ``extract_date``
+    is the date the validity rule "future" compares with: the manifest's, or the load date when
+    there is no manifest or the manifest does not give one (``extract_date_given`` is then False).
+    """
 
     period_end: date
     extract_date: date
@@ -46,18 +86,36 @@ class Manifest:
     source_system: str | None = None
     files: dict[str, FileEntry] = field(default_factory=dict)
     has_manifest: bool = True
+    extract_date_given: bool = True
 
     def entry(self, file_name: str) -> FileEntry | None:
         """The manifest entry of ``file_name`` (matched case-insensitively), if listed."""
         wanted = file_name.lower()
         return next((e for name, e in self.files.items() if name.lower() == wanted), None)
 
+    def verified(self, file_name: str) -> str:
+        """What the load can verify of ``file_name`` against the manifest (a VERIFIED_* value)."""
+        if not self.has_manifest:
+            return VERIFIED_NO_MANIFEST
+        entry = self.entry(file_name)
+        return VERIFIED_NOTHING_NOT_LISTED if entry is None else entry.verifies
+
+    @property
+    def recorded_extract_date(self) -> date | None:
+        """The extract date to record in raw.extracts: the manifest's; the load date without a
+        manifest (documented); NULL when a manifest was sent without one (the load date is then
+        no statement of when the extract was taken, so freshness must not read it as one)."""
+        if self.has_manifest and not self.extract_date_given:
+            return None
+        return self.extract_date
+
     def to_metadata(self) -> dict[str, Any]:
+        recorded = self.recorded_extract_date
         return {
             "has_manifest": self.has_manifest,
             "la_code": self.la_code,
             "period_end": self.period_end.isoformat(),
-            "extract_date": self.extract_date.isoformat(),
+            "extract_date": recorded.isoformat() if recorded else None,
             "ssd_version": self.ssd_version,
             "source_system": self.source_system,
         }
@@ -65,7 +123,9 @@ class Manifest:
 
 def without_manifest(month: date, today: date) -> Manifest:
     """Facts of a month sent without a manifest: the extract date is the load date."""
-    return Manifest(period_end=month_end(month), extract_date=today, has_manifest=False)
+    return Manifest(
+        period_end=month_end(month), extract_date=today, has_manifest=False, extract_date_given=False
+    )
 
 
 def file_sha256(path: Path) -> str:
@@ -77,11 +137,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_manifest(path: Path, month: date) -> Manifest:
+def read_manifest(path: Path, month: date, today: date | None = None) -> Manifest:
     """Parse ``manifest.json`` and check its period against the folder's ``month``.
 
-    Raises ManifestError when the file is not a JSON object, a field has the wrong type,
-    ``period_end`` is not the last day of ``month`` or ``extract_date`` is before ``period_end``.
+    Every key is optional (absent and JSON ``null`` mean the same: not given). Without
+    ``period_end`` the folder's month end is used; without ``extract_date`` the load date
+    ``today`` (default: the current date), as when no manifest is sent.
+
+    Raises ManifestError when the file is not a JSON object, a value that is given has the wrong
+    type or form, ``period_end`` is not the last day of ``month`` or ``extract_date`` is before
+    ``period_end``.
     """
     try:
         doc = json.loads(path.read_bytes().decode("utf-8-sig"))
@@ -89,36 +154,43 @@ def read_manifest(path: Path, month: date) -> Manifest:
         raise ManifestError(f"cannot be read as JSON ({exc})") from exc
     if not isinstance(doc, dict):
         raise ManifestError("is not a JSON object")
+    period_end = _date_field(doc, "period_end")
+    extract_date = _date_field(doc, "extract_date")
     manifest = Manifest(
-        period_end=_date_field(doc, "period_end"),
-        extract_date=_date_field(doc, "extract_date"),
+        period_end=period_end or month_end(month),
+        extract_date=extract_date or today or date.today(),
         la_code=_text_field(doc, "la_code"),
         ssd_version=_text_field(doc, "ssd_version"),
         source_system=_text_field(doc, "source_system"),
-        files=_files_field(doc.get("files", {})),
+        files=_files_field(doc.get("files")),
+        extract_date_given=extract_date is not None,
     )
     check_period(manifest, month)
     return manifest
 
 
 def check_period(manifest: Manifest, month: date) -> None:
-    """period_end is the month's last day and the extract was not taken before it."""
+    """period_end is the month's last day and the extract was not taken before it (when the
+    manifest gives its extract date)."""
     expected = month_end(month)
     if manifest.period_end != expected:
         raise ManifestError(
             f"period_end {manifest.period_end.isoformat()} is not the last day of the folder's month "
             f"({expected.isoformat()})"
         )
-    if manifest.extract_date < manifest.period_end:
+    if manifest.extract_date_given and manifest.extract_date < manifest.period_end:
         raise ManifestError(
             f"extract_date {manifest.extract_date.isoformat()} is before period_end {manifest.period_end.isoformat()}"
         )
 
 
-def _date_field(doc: dict[str, Any], name: str) -> date:
+def _date_field(doc: dict[str, Any], name: str) -> date | None:
+    """A 'YYYY-MM-DD' date (a time after it is ignored); None when absent or null."""
     value = doc.get(name)
+    if value is None:
+        return None
     if not isinstance(value, str):
-        raise ManifestError(f"field {name!r} is missing or not a 'YYYY-MM-DD' string")
+        raise ManifestError(f"field {name!r} is not a 'YYYY-MM-DD' string: {value!r}")
     try:
         return date.fromisoformat(value.strip()[:10])
     except ValueError as exc:
@@ -135,17 +207,26 @@ def _text_field(doc: dict[str, Any], name: str) -> str | None:
 
 
 def _files_field(value: Any) -> dict[str, FileEntry]:
+    """File name -> entry; no files listed when the key is absent or null."""
+    if value is None:
+        return {}
     if not isinstance(value, dict):
         raise ManifestError("field 'files' is not an object of file name -> {rows, sha256}")
     return {name: _file_entry(name, entry) for name, entry in value.items()}
 
 
 def _file_entry(name: str, entry: Any) -> FileEntry:
+    """One file's entry; ``rows`` and ``sha256`` are each optional (absent, null or, for the
+    checksum, an empty string: not given), but a value given must be well-formed."""
+    if entry is None:
+        return FileEntry()
     if not isinstance(entry, dict):
-        raise ManifestError(f"files[{name!r}] is not an object with 'rows' and 'sha256'")
+        raise ManifestError(f"files[{name!r}] is not an object (with 'rows' and/or 'sha256'): {entry!r}")
     rows, sha = entry.get("rows"), entry.get("sha256")
-    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+    if rows is not None and (not isinstance(rows, int) or isinstance(rows, bool) or rows < 0):
         raise ManifestError(f"files[{name!r}].rows is not a non-negative integer: {rows!r}")
-    if not isinstance(sha, str) or not _SHA256.match(sha.strip()):
+    if isinstance(sha, str) and not sha.strip():
+        sha = None
+    if sha is not None and (not isinstance(sha, str) or not _SHA256.match(sha.strip())):
         raise ManifestError(f"files[{name!r}].sha256 is not a 64-digit hex SHA-256: {sha!r}")
-    return FileEntry(rows=rows, sha256=sha.strip().lower())
+    return FileEntry(rows=rows, sha256=sha.strip().lower() if sha is not None else None)

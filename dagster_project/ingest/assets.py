@@ -42,6 +42,7 @@ def table_metadata(result: LoadResult, table: str) -> dict[str, object]:
         "rows_loaded": rec.rows_loaded,
         "rows_quarantined": rec.rows_quarantined,
         "duplicates_dropped": rec.duplicates_dropped,
+        "manifest_verified": rec.manifest_verified,
         "reconciles": rec.rows_read == rec.rows_loaded + rec.rows_quarantined + rec.duplicates_dropped,
         "dagster/row_count": rec.rows_loaded,
     }

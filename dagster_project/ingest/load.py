@@ -4,11 +4,12 @@
 
 1. *Checks before the transaction* (nothing is written): the manifest (when sent) is parsed and
    its period checked; every required table's file is present; every file's header has the
-   required columns; every file listed in the manifest is present with the listed SHA-256.
+   required columns; every file listed in the manifest is present, with the listed SHA-256 when
+   the manifest gives one.
 2. *Staging* (only this connection's temporary tables are written): each file is streamed in
    batches (polars, Arrow) into a temporary staging table; row counts are checked against the
-   manifest; exact duplicates are marked; every validity rule runs as SQL. Outside a
-   transaction, so DuckDB can spill the staging tables to disk.
+   manifest when it gives one; exact duplicates are marked; every validity rule runs as SQL.
+   Outside a transaction, so DuckDB can spill the staging tables to disk.
 3. *One transaction*: the raw schema is created if needed; the month's previous snapshot is
    deleted from every raw table; the new snapshot, the quarantine, the load log, the extract
    facts and the optional features are written; commit. The staging tables are dropped
@@ -16,6 +17,11 @@
 
 A file-level failure at any point raises ExtractRejected (rolling back the transaction if it
 had begun), so the warehouse is exactly as before.
+
+The manifest verifies what it gives and nothing else (contract, "manifest.json"): a file's entry
+may give ``rows``, ``sha256``, both or neither. What was verified of each loaded file is recorded
+in ``raw.load_log.manifest_verified`` (``Manifest.verified``: 'rows and checksum', 'rows',
+'checksum', 'nothing (listed without rows or checksum)', 'nothing (not listed)', 'no manifest').
 """
 
 from __future__ import annotations
@@ -66,6 +72,10 @@ from dagster_project.warehouse_sql import transaction
 __all__ = ["ExtractRejected", "LoadResult", "TableLoad", "load_extract"]
 
 _FAILURES = "_stg_failures"
+LOAD_LOG_COLUMNS = (
+    "extract_month, table_name, file_name, file_sha256, rows_read, rows_loaded, rows_quarantined, "
+    "duplicates_dropped, loaded_at, run_id, manifest_verified"
+)
 
 
 @dataclass(frozen=True)
@@ -80,7 +90,7 @@ class TableLoad:
     rows_loaded: int
     rows_quarantined: int
     duplicates_dropped: int
-    manifest_verified: bool  # row count and checksum matched a manifest entry
+    manifest_verified: str  # what matched the manifest: Manifest.verified (e.g. 'rows and checksum')
     extra_columns: tuple[str, ...]
     missing_optional_columns: tuple[str, ...]
 
@@ -244,19 +254,21 @@ def _manifest(extract_dir: Path, month: date, today: date) -> Manifest:
     if not path.is_file():
         return without_manifest(month, today)
     try:
-        return read_manifest(path, month)
+        return read_manifest(path, month, today)
     except ManifestError as exc:
         raise ExtractRejected(month, MANIFEST_FILE, str(exc)) from exc
 
 
 def _check_checksums(extract_dir: Path, month: date, manifest: Manifest, files: dict[str, TableFile]) -> None:
-    """Every file the manifest lists is present with the listed SHA-256."""
+    """Every file the manifest lists is present, with the listed SHA-256 when one is given."""
     by_name = {tf.file_name.lower(): tf for tf in files.values()}
     for name, entry in manifest.files.items():
         tf = by_name.get(name.lower())
         path = tf.path if tf else extract_dir / name
         if not path.is_file():
             raise ExtractRejected(month, name, "listed in manifest.json but missing from the folder")
+        if entry.sha256 is None:
+            continue
         actual = tf.sha256 if tf else file_sha256(path)
         if actual != entry.sha256:
             raise ExtractRejected(
@@ -286,7 +298,8 @@ def staging_ddl(table: Table) -> str:
 
 
 def _stage(con: duckdb.DuckDBPyConnection, tf: TableFile, manifest: Manifest) -> None:
-    """Stream the file into its staging table; check its row count against the manifest."""
+    """Stream the file into its staging table; check its row count against the manifest (when
+    the manifest gives one)."""
     con.execute(staging_ddl(tf.table))
     for batch in read_ahead(iter_batches(tf)):
         # Arrow string views: DuckDB reads them without converting (25-35% faster inserts)
@@ -296,7 +309,7 @@ def _stage(con: duckdb.DuckDBPyConnection, tf: TableFile, manifest: Manifest) ->
         finally:
             con.unregister("_batch")
     entry = manifest.entry(tf.file_name)
-    if entry is not None:
+    if entry is not None and entry.rows is not None:
         rows = _scalar(con, f"SELECT count(*) FROM {staging(tf.table.name)}")
         if rows != entry.rows:
             raise tf.rejected(
@@ -356,15 +369,25 @@ def _write_logs(con: duckdb.DuckDBPyConnection, plan: _Plan, loaded_at: datetime
         stg = staging(tf.table.name)
         con.execute(
             f"""
-            INSERT INTO {RAW_SCHEMA}.load_log
-            SELECT ?, ?, ?, ?, s.rows_read, v.rows_loaded, q.rows_quarantined, s.duplicates_dropped, ?, ?
+            INSERT INTO {RAW_SCHEMA}.load_log ({LOAD_LOG_COLUMNS})
+            SELECT ?, ?, ?, ?, s.rows_read, v.rows_loaded, q.rows_quarantined, s.duplicates_dropped, ?, ?, ?
             FROM (SELECT count(*) AS rows_read, count(*) FILTER (WHERE _dropped) AS duplicates_dropped
                   FROM {stg}) AS s,
                  (SELECT count(*) AS rows_loaded FROM {RAW_SCHEMA}.{tf.table.name}
                   WHERE _extract_month = ? AND _is_valid) AS v,
                  (SELECT count(DISTINCT row_number) AS rows_quarantined FROM {_FAILURES}
                   WHERE table_name = ? AND NOT dropped) AS q""",
-            [month, tf.table.name, tf.file_name, tf.sha256, loaded_at, run_id, month, tf.table.name],
+            [
+                month,
+                tf.table.name,
+                tf.file_name,
+                tf.sha256,
+                loaded_at,
+                run_id,
+                plan.manifest.verified(tf.file_name),
+                month,
+                tf.table.name,
+            ],
         )
     m = plan.manifest
     con.execute(
@@ -373,7 +396,7 @@ def _write_logs(con: duckdb.DuckDBPyConnection, plan: _Plan, loaded_at: datetime
             month,
             m.la_code,
             m.period_end,
-            m.extract_date,
+            m.recorded_extract_date,
             m.ssd_version,
             m.source_system,
             m.has_manifest,
@@ -406,7 +429,7 @@ def _reconcile(con: duckdb.DuckDBPyConnection, plan: _Plan) -> dict[str, TableLo
             rows_loaded=loaded,
             rows_quarantined=quarantined,
             duplicates_dropped=dropped,
-            manifest_verified=plan.manifest.entry(tf.file_name) is not None,
+            manifest_verified=plan.manifest.verified(tf.file_name),
             extra_columns=tf.extra_columns,
             missing_optional_columns=tf.missing_optional_columns,
         )

@@ -24,12 +24,23 @@ LOG_TABLES_DDL = {
     "load_log": """(
         extract_month DATE NOT NULL, table_name VARCHAR NOT NULL, file_name VARCHAR, file_sha256 VARCHAR,
         rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, duplicates_dropped BIGINT,
-        loaded_at TIMESTAMP, run_id VARCHAR)""",
+        loaded_at TIMESTAMP, run_id VARCHAR, manifest_verified VARCHAR)""",
     "extracts": """(
         extract_month DATE NOT NULL, la_code VARCHAR, period_end DATE, extract_date DATE,
         ssd_version VARCHAR, source_system VARCHAR, has_manifest BOOLEAN, loaded_at TIMESTAMP, run_id VARCHAR)""",
     "extract_features": """(
         extract_month DATE NOT NULL, feature VARCHAR NOT NULL, available BOOLEAN NOT NULL)""",
+}
+
+
+# Columns added to a log table after its first release, in the order they were added. Each is also
+# the last column(s) of the table's DDL above, so that a warehouse created by an earlier version
+# and migrated by ``create_raw_schema`` has the same columns in the same order as a new one.
+LOG_TABLES_ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    # what the manifest verified of the file (dagster_project.extracts.manifest.Manifest.verified):
+    # 'rows and checksum', 'rows', 'checksum', 'nothing (listed without rows or checksum)',
+    # 'nothing (not listed)' or 'no manifest'; NULL on rows loaded before the column existed
+    "load_log": (("manifest_verified", "VARCHAR"),),
 }
 
 
@@ -50,9 +61,13 @@ def raw_table_ddl(table: Table) -> str:
 
 
 def create_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw schema and every raw table if they do not exist yet (idempotent)."""
+    """Create the raw schema and every raw table if they do not exist yet, and add the log tables'
+    later columns to a warehouse created by an earlier version (idempotent)."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     for table in TABLES:
         con.execute(raw_table_ddl(table))
     for name, ddl in LOG_TABLES_DDL.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{name} {ddl}")
+    for name, columns in LOG_TABLES_ADDED_COLUMNS.items():
+        for column, typ in columns:
+            con.execute(f"ALTER TABLE {RAW_SCHEMA}.{name} ADD COLUMN IF NOT EXISTS {column} {typ}")
