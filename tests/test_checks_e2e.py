@@ -79,11 +79,12 @@ def faulty_home(base: Base, tmp_path: Path, fault: str) -> tuple[Path, Path, dic
 
 CASES = [
     # fault, exit code, what the message must name (the check and its figures)
+    # month 3 of a council's life: two accepted extracts are not yet a volume baseline, but the
+    # same extract's own twelve months are (history)
     ("duplicate_contacts", 3,
-     [r"gx_suite\.ssd_contacts", r"expect_compound_columns_to_be_unique", r"[\d,]+ unexpected \([\d.]+%\)"]),
+     [r"history\.contacts", r"contacts 2023-03: [\d,]+ against a median of [\d,]+ over the previous 11 months"]),
     ("truncated_table", 3,
-     [r"volume_drift\.ssd_contacts",
-      r"ssd_contacts: [\d,]+ rows in extract 2023-03 against [\d,]+ in 2023-02 \(-\d+\.\d%\)"]),
+     [r"history\.contacts", r"contacts 2023-03: [\d,]+ against a median of [\d,]+ over the previous 11 months"]),
     ("unparseable_dates", 3,
      [r"quarantine_rate\.ssd_contacts", r"[\d,]+ of [\d,]+ rows quarantined or dropped \([\d.]+%",
       r"format [\d,]+"]),

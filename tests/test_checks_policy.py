@@ -51,14 +51,30 @@ def test_default_severities():
         assert policy.rule(family, "x").severity is Severity.HOLD
 
 
-def test_subject_overrides_merge_over_the_family():
-    policy = load_policy(DEFAULT_POLICY)
+def test_subject_overrides_merge_over_the_family(tmp_path):
+    """A council tunes one subject (its care leavers' table moves more) and inherits the rest."""
+    data = yaml.safe_load(DEFAULT_POLICY.read_text())
+    data["checks"]["volume_drift"]["subjects"] = {"ssd_care_leavers": {"z_max": 6.0}}
+    path = tmp_path / "policy.yml"
+    path.write_text(yaml.safe_dump(data))
+    policy = load_policy(path)
     base = policy.rule("volume_drift", "ssd_contacts")
     leavers = policy.rule("volume_drift", "ssd_care_leavers")
-    assert base["max_drop"] == 0.03
-    assert leavers["max_drop"] == 0.15
+    assert base["z_max"] == 4.0
+    assert leavers["z_max"] == 6.0
     assert leavers["min_rows_change"] == base["min_rows_change"]  # inherited
     assert leavers.severity is base.severity
+
+
+def test_the_shipped_policy_holds_sensitivities_not_fitted_values():
+    """Every family that judges history says how much history it needs; no subject is tuned."""
+    policy = load_policy(DEFAULT_POLICY)
+    for family, spec in policy.families.items():
+        assert not spec.get("subjects"), f"{family}: the shipped policy tunes no subject"
+    for family in ("volume_drift", "restatement"):
+        assert policy.family(family)["min_history"] >= 1
+    for family in ("history", "mix"):
+        assert policy.family(family)["min_history_months"] >= 1
 
 
 def test_nested_overrides_keep_sibling_thresholds(tmp_path):

@@ -28,7 +28,9 @@ import dagster as dg
 import duckdb
 from dagster import AssetCheckExecutionContext
 
-from dagster_project.checks import plausibility as pl
+from dagster_project.checks import families
+from dagster_project.checks.families.common import SCORECARD_ASSET, raw_asset
+from dagster_project.checks.families.reconciliation import FACT_SOURCES, RECONCILIATIONS
 from dagster_project.checks.gx_suites import gx_finding
 from dagster_project.checks.policy import Policy, Severity, current_policy
 from dagster_project.checks.report import write_working_report
@@ -50,7 +52,8 @@ from dagster_project.models.dbt import csc_dbt_models
 from dagster_project.publish.audit import settle_publications
 from dagster_project.resources import WarehouseResource
 
-RAW_FAMILIES = ("gx_suite", "volume_drift", "quarantine_rate", "load_reconciliation")
+RAW_FAMILIES = ("gx_suite", "volume_drift", "quarantine_rate", "load_reconciliation")  # one check per table
+EXTRACT_FAMILIES = ("freshness", "resent")  # on raw/extracts
 SCORECARD_FAMILIES = ("completeness", "bounds", "consistency", "history", "restatement")
 CRASHED = "could_not_run"
 
@@ -59,8 +62,9 @@ def _key(path: str) -> dg.AssetKey:
     return dg.AssetKey(path.split("/"))
 
 
-def _freshness_tables() -> list[str]:
-    tables = current_policy().family("freshness").get("tables") or {}
+def _policy_tables(family: str, key: str) -> list[str]:
+    """Tables the policy names for a family (freshness: busy tables; mix: coded columns)."""
+    tables = current_policy().family(family).get(key) or {}
     known = {t.name for t in TABLES}
     return [t for t in tables if t in known]
 
@@ -71,7 +75,7 @@ def _dbt_keys() -> set[dg.AssetKey]:
 
 def reconciliation_assets() -> list[str]:
     """Fact tables the reconciliation checks count, that exist as dbt assets."""
-    facts = dict.fromkeys([r.fact for r in pl.RECONCILIATIONS] + list(pl.FACT_SOURCES))
+    facts = dict.fromkeys([r.fact for r in RECONCILIATIONS] + list(FACT_SOURCES))
     keys = _dbt_keys()
     return [f for f in facts if dg.AssetKey(f) in keys]
 
@@ -83,14 +87,15 @@ def _spec(family: str, asset: str, policy: Policy) -> dg.AssetCheckSpec:
 
 
 def raw_specs(policy: Policy) -> list[dg.AssetCheckSpec]:
-    specs = [_spec(f, pl.raw_asset(t.name), policy) for t in TABLES for f in RAW_FAMILIES]
-    specs += [_spec("freshness", pl.raw_asset(t), policy) for t in _freshness_tables()]
-    specs.append(_spec("freshness", "raw/extracts", policy))
+    specs = [_spec(f, raw_asset(t.name), policy) for t in TABLES for f in RAW_FAMILIES]
+    specs += [_spec("freshness", raw_asset(t), policy) for t in _policy_tables("freshness", "tables")]
+    specs += [_spec("mix", raw_asset(t), policy) for t in _policy_tables("mix", "columns")]
+    specs += [_spec(f, "raw/extracts", policy) for f in EXTRACT_FAMILIES]
     return specs
 
 
 def scorecard_specs(policy: Policy) -> list[dg.AssetCheckSpec]:
-    specs = [_spec(f, pl.SCORECARD_ASSET, policy) for f in SCORECARD_FAMILIES]
+    specs = [_spec(f, SCORECARD_ASSET, policy) for f in SCORECARD_FAMILIES]
     specs += [_spec("reconciliation", fact, policy) for fact in reconciliation_assets()]
     return specs
 
@@ -307,16 +312,13 @@ SCORECARD_SPECS = scorecard_specs(_POLICY_AT_LOAD)
 def _raw_families(con: duckdb.DuckDBPyConnection, month: date, policy: Policy):
     sample_rows = int(policy.family("gx_suite").get("sample_rows", 200_000))
     fams: list[tuple[str, str, Callable[[], Any]]] = [
-        ("volume_drift", "raw/load_log", lambda: pl.volume_drift(con, month, policy)),
-        ("quarantine_rate", "raw/quarantine", lambda: pl.quarantine_rate(con, month, policy)),
-        ("load_reconciliation", "raw/load_log", lambda: pl.load_reconciliation(con, month, policy)),
-        ("freshness", "raw/extracts", lambda: pl.freshness(con, month, policy)),
+        (name, "raw/extracts", lambda fn=fn: fn(con, month, policy)) for name, fn in families.RAW.items()
     ]
     for t in TABLES:
         fams.append(
             (
                 "gx_suite",
-                pl.raw_asset(t.name),
+                raw_asset(t.name),
                 lambda name=t.name: [gx_finding(con, name, month, sample_rows)],
             )
         )
@@ -327,19 +329,15 @@ def _scorecard_families(con: duckdb.DuckDBPyConnection, month: date, policy: Pol
     recon_assets = set(reconciliation_assets())
 
     def reconciliation() -> list[Finding]:
-        found = pl.reconciliation(con, month, policy)
+        found = families.reconciliation(con, month, policy)
         for f in found:  # a fact that is not a dbt asset reports on the scorecard
             if f.asset_key not in recon_assets:
-                f.asset_key = pl.SCORECARD_ASSET
+                f.asset_key = SCORECARD_ASSET
         return found
 
     return [
-        ("completeness", pl.SCORECARD_ASSET, lambda: pl.completeness(con, month, policy)),
-        ("bounds", pl.SCORECARD_ASSET, lambda: pl.bounds(con, month, policy)),
-        ("consistency", pl.SCORECARD_ASSET, lambda: pl.consistency(con, month, policy)),
-        ("reconciliation", pl.SCORECARD_ASSET, reconciliation),
-        ("history", pl.SCORECARD_ASSET, lambda: pl.history(con, month, policy)),
-        ("restatement", pl.SCORECARD_ASSET, lambda: pl.restatement(con, month, policy)),
+        (name, SCORECARD_ASSET, reconciliation if name == "reconciliation" else lambda fn=fn: fn(con, month, policy))
+        for name, fn in families.SCORECARD.items()
     ]
 
 

@@ -6,6 +6,7 @@ with a handful of rows so that each check family can be tested on exact, readabl
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from dagster_project.checks.plausibility import add_months
+from dagster_project.checks.families.common import add_months
 from dagster_project.checks.results import insert_rows
 from dagster_project.contract import SEEDS_DIR, TABLES, month_end
 from dagster_project.ingest.raw_schema import create_raw_schema
@@ -220,12 +221,13 @@ def add_load(
 ) -> None:
     loaded = rows_read - rows_quarantined - duplicates_dropped if rows_loaded is None else rows_loaded
     con.execute(
-        "INSERT INTO raw.load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO raw.load_log (extract_month, table_name, file_name, file_sha256, rows_read, rows_loaded, "
+        "rows_quarantined, duplicates_dropped, loaded_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             month,
             table,
             f"{table}.csv",
-            "0" * 64,
+            hashlib.sha256(f"{month}/{table}/{rows_read}".encode()).hexdigest(),
             rows_read,
             loaded,
             rows_quarantined,

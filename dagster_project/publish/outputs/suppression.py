@@ -9,7 +9,8 @@ the rule applies to all of them (:data:`COUNTS_OF` says what each measure counts
 2. **Implied counts.** Some counts are not printed but follow by subtraction from two that are:
    a percentage's denominator minus its numerator (the children *without* the attribute), and a
    total minus its published parts (children missing minus children in care missing, ...:
-   :data:`RELATIONS`). An implied count of 1 to 5 is protected by suppressing the smallest
+   :data:`RELATIONS`, from ``seeds/measure_relations.csv``). An implied count of 1 to 5 is
+   protected by suppressing the smallest
    published part of its relation (secondary suppression), so it can no longer be computed.
 3. **Consistency.** A number printed in several places (``police_contacts`` is a count measure
    and the numerator of ``police_contacts_pct``: :data:`ALIASES`) is suppressed everywhere once
@@ -28,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
+from dagster_project.measure_relations import PART_OF, SAME_NUMBER, measure_relations
 from dagster_project.publish.outputs.data import (
     COUNT,
     FLAG_LABELS,
@@ -72,39 +74,34 @@ COUNTS_OF: dict[str, str] = {
     "care_leavers_in_touch_pct": "care leavers aged 17-21; numerator: in touch",
 }
 
-# The same number printed under several names (measure.part -> canonical quantity).
-ALIASES: dict[str, str] = {
-    "police_contacts_pct.numerator": "police_contacts.numerator",
-    "police_contacts_pct.denominator": "contacts.numerator",
-    "contacts_to_referral_pct.denominator": "contacts.numerator",
-    "contacts_decided_1wd_pct.denominator": "contacts.numerator",
-    "police_contacts_advice_pct.numerator": "police_contacts_advice.numerator",
-    "police_contacts_advice_pct.denominator": "police_contacts.numerator",
-    "care_leavers_suitable_accom_pct.denominator": "care_leavers_eet_pct.denominator",
-    "care_leavers_in_touch_pct.denominator": "care_leavers_eet_pct.denominator",
-}
+def _aliases() -> dict[str, str]:
+    """The same number printed under several names (measure.part -> canonical quantity), from the
+    same_number rows of seeds/measure_relations.csv."""
+    same = {r.left[0].name: r.right.name for r in measure_relations() if r.kind == SAME_NUMBER}
+    out = {}
+    for name in same:
+        target = same[name]
+        while target in same:
+            target = same[target]
+        out[name] = target
+    return out
 
-# total = parts + an implied (unpublished) rest, for the same month. Every percentage's
-# denominator = numerator + rest is added automatically.
-RELATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("contacts.numerator", ("police_contacts.numerator",)),
-    ("contacts.numerator", ("private_fostering.numerator",)),
-    ("police_contacts.numerator", ("police_contacts_advice.numerator",)),
-    ("children_missing.numerator", ("cla_children_missing.numerator",)),
-    ("missing_episodes.numerator", ("cla_missing_episodes.numerator",)),
-    ("rhi_accepted_pct.denominator", ("cla_rhi_accepted_pct.denominator",)),
-    ("rhi_accepted_pct.numerator", ("cla_rhi_accepted_pct.numerator",)),
-    ("assessments_45wd_pct.denominator", ("assessments_45wd_from_referral_pct.denominator",)),
-    ("icpc_to_cp_plan_pct.denominator", ("icpc_15wd_pct.denominator",)),
-    ("ceased_sgo_pct.denominator", ("returned_home.numerator",)),
-    ("ceased_sgo_pct.denominator", ("returned_home.numerator", "ceased_sgo_pct.numerator")),
-    ("cla_3plus_placements_pct.denominator", ("purchased_residential.numerator",)),
-)
+
+ALIASES: dict[str, str] = _aliases()
 
 
 def canonical(measure_id: str, part: str) -> str:
     name = f"{measure_id}.{part}"
     return ALIASES.get(name, name)
+
+
+# total = parts + an implied (unpublished) rest, for the same month: the part_of rows of
+# seeds/measure_relations.csv. Every percentage's denominator = numerator + rest is added automatically.
+RELATIONS: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
+    (canonical(r.right.measure_id, r.right.part), tuple(canonical(q.measure_id, q.part) for q in r.left))
+    for r in measure_relations()
+    if r.kind == PART_OF
+)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,130 @@
+"""Is this really this month's extract?
+
+* ``freshness`` (per busy table, and the extract date): the newest event of a busy table against
+  the extract date (the month end when there is no manifest): an extract that stops days before
+  it was taken is stale. The allowed lag is a sensitivity of the policy.
+* ``resent`` (a law): every file byte-identical to the previous loaded extract's is last month's
+  extract sent again; a real monthly full refresh always changes.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from dagster_project.checks.families.common import (
+    latest_loads,
+    not_in_extract,
+    raw_finding,
+    ym,
+)
+from dagster_project.checks.policy import Policy
+from dagster_project.checks.results import Finding
+from dagster_project.contract import TABLES_BY_NAME, month_end
+from dagster_project.warehouse_sql import fetch_dicts
+
+
+def freshness(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> list[Finding]:
+    """Newest event of busy tables against the extract date; extract date against month end."""
+    ext = fetch_dicts(
+        con, "select * from raw.extracts where extract_month = ? order by loaded_at desc limit 1", [month]
+    )
+    fam = policy.family("freshness")
+    out = []
+    if not ext:
+        return [
+            Finding(
+                "freshness",
+                "extract_date",
+                False,
+                f"no raw.extracts row for {ym(month)}",
+                {},
+                asset_key="raw/extracts",
+            )
+        ]
+    e = ext[0]
+    period_end = e["period_end"] or month_end(month)
+    has_manifest = bool(e["has_manifest"])
+    reference = e["extract_date"] if has_manifest and e["extract_date"] else period_end
+    rule = policy.rule("freshness", "extract_date")
+    delay = (e["extract_date"] - period_end).days if has_manifest and e["extract_date"] else None
+    passed = delay is None or delay <= rule["max_extract_delay_days"]
+    summary = (
+        f"extract {ym(month)} taken {e['extract_date']} ({delay} days after the month end {period_end})"
+        if delay is not None
+        else f"extract {ym(month)} has no manifest: extract date unknown"
+    )
+    if not passed:
+        summary += f", later than {rule['max_extract_delay_days']} days: figures may be stale"
+    out.append(
+        Finding(
+            "freshness",
+            "extract_date",
+            passed,
+            summary,
+            {
+                "extract_date": e["extract_date"],
+                "period_end": period_end,
+                "delay_days": delay,
+                "has_manifest": has_manifest,
+            },
+            asset_key="raw/extracts",
+        )
+    )
+    for table, column in (fam.get("tables") or {}).items():
+        if table not in TABLES_BY_NAME:
+            continue
+        rule = policy.rule("freshness", table)
+        newest, rows = con.execute(
+            f"select max({column}), count(*) from raw.{table} where _extract_month = ? and _is_valid "
+            f"and {column} <= ?",
+            [month, reference],
+        ).fetchone()
+        if rows == 0 and not TABLES_BY_NAME[table].required:
+            out.append(not_in_extract("freshness", table))
+            continue
+        lag = (reference - newest).days if newest else None
+        passed = lag is not None and lag <= rule["max_lag_days"]
+        what = "the extract date" if has_manifest else "the month end (no manifest)"
+        summary = (
+            f"{table}: newest {column} {newest}, {lag} days before {what} {reference}"
+            if newest
+            else f"{table}: no {column} at all"
+        )
+        if not passed:
+            summary += f" (limit {rule['max_lag_days']} days): the extract looks stale"
+        out.append(
+            raw_finding(
+                "freshness",
+                table,
+                passed,
+                summary,
+                {
+                    "column": column,
+                    "newest": newest,
+                    "reference_date": reference,
+                    "lag_days": lag,
+                    "max_lag_days": rule["max_lag_days"],
+                },
+            )
+        )
+    return out
+
+
+def resent(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> list[Finding]:
+    """Every file of this extract has the checksum of the previous loaded extract's file."""
+    prev = con.execute("select max(extract_month) from raw.load_log where extract_month < ?", [month]).fetchone()[0]
+    if prev is None:
+        return [Finding("resent", "extract", True, f"extract {ym(month)}: the first loaded extract", {},
+                        asset_key="raw/extracts")]
+    loads = latest_loads(con, [prev, month])
+    now = {t: r["file_sha256"] for (m, t), r in loads.items() if m == month}
+    before = {t: r["file_sha256"] for (m, t), r in loads.items() if m == prev}
+    same = sorted(t for t in now if before.get(t) == now[t])
+    identical = bool(now) and len(same) == len(now)
+    summary = (f"extract {ym(month)}: {len(same)} of {len(now)} files byte-identical to extract {ym(prev)}"
+               + (": last month's extract sent again? Ask the council's data team for this month's"
+                  if identical else ""))
+    ev = {"previous_extract": ym(prev), "files": len(now), "identical_files": same}
+    return [Finding("resent", "extract", not identical, summary, ev, asset_key="raw/extracts")]

@@ -1,0 +1,89 @@
+"""quarantine_rate: rows that failed a validity rule or were dropped as exact duplicates, per table,
+against the council's own background of such rows.
+
+Every council has some: the rate of each of its accepted extracts, applied to this month's rows,
+is the history; this month's count is judged as a count (``baseline.judge_count``, upward only),
+so a steady background never blocks and a new fault (dates unreadable, codes written as
+descriptions, placements overlapping) does. With no accepted extract yet: "no baseline yet".
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from dagster_project.checks.baseline import judge_count
+from dagster_project.checks.families.common import (
+    NO_BASELINE,
+    accepted_extracts,
+    latest_loads,
+    not_in_extract,
+    raw_finding,
+    ym,
+)
+from dagster_project.checks.policy import Policy
+from dagster_project.checks.results import Finding, private_column
+from dagster_project.contract import TABLES
+from dagster_project.warehouse_sql import fetch_dicts
+
+
+def bad_rows(load: dict[str, Any]) -> tuple[int, int]:
+    """(rows quarantined or dropped, rows read) of one load."""
+    return (load["rows_quarantined"] or 0) + (load["duplicates_dropped"] or 0), load["rows_read"] or 0
+
+
+def _rules(con: duckdb.DuckDBPyConnection, month: date) -> dict[str, list[dict[str, Any]]]:
+    rows = fetch_dicts(
+        con,
+        """select table_name, rule, count(distinct row_number) as rows_failing, count(*) as failures,
+                  list(distinct record_key order by record_key)[1:5] as example_keys
+           from raw.quarantine where extract_month = ? group by table_name, rule order by table_name, rule""",
+        [month],
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r.pop("table_name"), []).append(r)
+    return out
+
+
+def quarantine_rate(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> list[Finding]:
+    accepted = accepted_extracts(con, month)
+    loads = latest_loads(con, [*accepted, month])
+    rules_by_table = _rules(con, month)
+    out = []
+    for t in TABLES:
+        rule = policy.rule("quarantine_rate", t.name)
+        load = loads.get((month, t.name))
+        if load is None:
+            out.append(not_in_extract("quarantine_rate", t.name))
+            continue
+        bad, read = bad_rows(load)
+        rate = bad / read if read else 0.0
+        rules = rules_by_table.get(t.name, [])
+        if private_column(t.name, t.key):  # ssd_person's keys are person ids
+            rules = [{**r, "example_keys": None} for r in rules]
+        past = [bad_rows(loads[(m, t.name)]) for m in accepted[-int(rule["history_extracts"]):]
+                if (m, t.name) in loads]
+        past_rates = [b / r for b, r in past if r]
+        summary = (f"{t.name}: {bad:,} of {read:,} rows quarantined or dropped ({rate:.2%}; "
+                   f"{load['rows_quarantined']:,} quarantined, {load['duplicates_dropped']:,} duplicates)")
+        if rules:
+            summary += "; rules: " + ", ".join(f"{r['rule']} {r['rows_failing']:,}" for r in rules)
+        ev = {"rows_read": read, "rows_quarantined": load["rows_quarantined"],
+              "duplicates_dropped": load["duplicates_dropped"], "rate": rate, "by_rule": rules,
+              "past_rates": past_rates}
+        if not past_rates:
+            out.append(raw_finding("quarantine_rate", t.name, True, f"{summary}; {NO_BASELINE}", ev))
+            continue
+        j = judge_count(bad, [p * read for p in past_rates], z_max=float(rule["z_max"]),
+                        min_abs_change=float(rule["min_rows"]), one_sided="up")
+        summary += (f"; its last {len(past_rates)} accepted extracts had {min(past_rates):.2%}-{max(past_rates):.2%}"
+                    f" (up to {j.high:,.0f} rows expected at this size)")
+        if j.flagged:
+            summary += ": more rows fail than this council's usual background"
+        ev |= {**j.evidence, "expected_rows": j.expected, "usual_high_rows": j.high,
+               "previous_extract": ym(accepted[-1]) if accepted else None}
+        out.append(raw_finding("quarantine_rate", t.name, not j.flagged, summary, ev))
+    return out
