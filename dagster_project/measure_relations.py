@@ -65,7 +65,8 @@ def parse_relation(row: dict[str, str]) -> MeasureRelation:
     law = row["law"].strip().lower()
     if law not in ("true", "false"):
         raise ValueError(f"{RELATIONS_CSV.name}: {rid}: law must be true or false, not {row['law']!r}")
-    return MeasureRelation(rid, kind, left, _quantity(row["right_quantity"], rid), law == "true", row["description"].strip())
+    right = _quantity(row["right_quantity"], rid)
+    return MeasureRelation(rid, kind, left, right, law == "true", row["description"].strip())
 
 
 @cache

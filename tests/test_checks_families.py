@@ -338,7 +338,10 @@ def test_restatement_learns_the_councils_own_late_recording(wh):
     assert by_id(pl.restatement(wh, DEC, POLICY))["restatement.contacts_decided_1wd_pct"].passed  # Nov 800 -> 1,000
     T.set_figure(wh, "contacts_decided_1wd_pct", date(2023, 9, 1), numerator=1200, value=48.0)
     f = failed(pl.restatement(wh, DEC, POLICY))["restatement.contacts_decided_1wd_pct"]
-    assert "2023-09 published 40.0% (1,000/2,500) (extract 2023-11), now 48.0% (1,200/2,500): numerator +200" in f.summary
+    assert (
+        "2023-09 published 40.0% (1,000/2,500) (extract 2023-11), now 48.0% (1,200/2,500): numerator +200"
+        in f.summary
+    )
     assert f.figure_month == date(2023, 9, 1)
 
 

@@ -46,7 +46,16 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-@app.command()
+def _councils_help() -> str:
+    """The demo councils, one line each (councils imports neither numpy nor polars)."""
+    from dagster_project.extracts.generator.councils import COUNCILS
+
+    width = max(len(name) for name in COUNCILS)
+    lines = [f"  {name:<{width}}  {p.la_code}  {p.summary}" for name, p in COUNCILS.items()]
+    return "Councils (--council; details in docs/councils.md):\n" + "\n".join(lines)
+
+
+@app.command(epilog=_councils_help())
 def generate(
     out: Annotated[Path, typer.Option(help="Folder to write <YYYY-MM>/ extract folders into.")],
     first: Annotated[str, typer.Option(help="First extract month, YYYY-MM.", callback=_month)],
@@ -54,7 +63,10 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives identical files.")] = 42,
     scale: Annotated[float, typer.Option(help="Volume multiplier: 1 is Bradford, about 70 is England.")] = 1.0,
     inject: Annotated[list[str] | None, typer.Option(
-        help="Add a named fault to the last month (repeatable). See the list below.")] = None,
+        help="Add a named fault to the last month (repeatable); an unknown name lists the valid ones.")] = None,
+    council: Annotated[str, typer.Option(
+        help="Demo council to simulate (listed below): its volume multiplies --scale, and its behaviour, "
+             "optional tables and file styles differ.")] = "bradford",
 ) -> None:
     """Generate realistic demo SSD extracts (full-refresh monthly snapshots with manifests)."""
     from dagster_project.cli.allocators import keep_freed_memory
@@ -62,6 +74,7 @@ def generate(
     keep_freed_memory()  # before polars is imported (below)
     from dagster_project.extracts.faults import FAULTS
     from dagster_project.extracts.generator import generate as run_generator
+    from dagster_project.extracts.generator.councils import council_profile
 
     if first > last:
         raise typer.BadParameter(f"--first {first} is after --last {last}")
@@ -70,10 +83,18 @@ def generate(
         raise typer.BadParameter(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
     if scale <= 0:
         raise typer.BadParameter("--scale must be positive")
-    with console.status(f"generating {first}..{last} at scale {scale}"):
-        report = run_generator(out, _as_date(first), _as_date(last), seed=seed, scale=scale, inject=inject or ())
-    console.print(f"wrote {len(report.months)} month folder(s), {report.rows_written:,} rows, to {out}/ "
-                  f"in {report.seconds:.1f}s")
+    try:
+        profile = council_profile(council)
+    except ValueError as unknown_council:
+        raise typer.BadParameter(str(unknown_council), param_hint="--council") from None
+    try:
+        with console.status(f"generating {first}..{last} for {profile.name} at scale {scale}"):
+            report = run_generator(out, _as_date(first), _as_date(last), seed=seed, scale=scale,
+                                   inject=inject or (), council=profile.name)
+    except ValueError as bad_arguments:  # e.g. a fault that needs a previous month
+        _fail(str(bad_arguments), 2)
+    console.print(f"wrote {len(report.months)} month folder(s) of {profile.name}, {report.rows_written:,} rows, "
+                  f"to {out}/ in {report.seconds:.1f}s")
 
 
 def _extract_months(extracts: Path) -> list[str]:

@@ -32,6 +32,7 @@ from dagster_project.extracts.generator.frontdoor import FLAG_BITS, source_codes
 from dagster_project.extracts.generator.identity import postcode_column
 from dagster_project.extracts.generator.params import (
     AGED_OUT,
+    BRADFORD,
     CARE,
     COMMENTS,
     HOME,
@@ -39,6 +40,7 @@ from dagster_project.extracts.generator.params import (
     PERMANENCE,
     SHORT_BREAKS,
     STABILITY_WEIGHTS_BY_BAND,
+    Calibration,
     CareParams,
 )
 from dagster_project.extracts.generator.placements import SAME_CARER, build_legal_statuses, build_placements
@@ -110,14 +112,17 @@ class Care:
         )
 
 
-def simulate_care(streams: Streams, timeline: Timeline, scale: float, person_offset: int, p: CareParams = CARE) -> Care:
+def simulate_care(
+    streams: Streams, timeline: Timeline, scale: float, person_offset: int, cal: Calibration = BRADFORD
+) -> Care:
+    p = cal.care
     periods = _draw_periods(streams, timeline, scale, p)
     periods = _assign_persons(periods, person_offset)
     periods = _assign_reasons(streams, periods, p)
-    placements = build_placements(streams, periods, timeline.end, scale, p)
+    placements = build_placements(streams, periods, timeline.end, scale, p, cal.placement_kind_weights)
     adoption_day = _adoption_days(placements, periods.height)
     legal = build_legal_statuses(streams, periods, adoption_day)
-    contacts, paths = _entry_journeys(streams, periods)
+    contacts, paths = _entry_journeys(streams, periods, cal)
     tables = _care_tables(streams, periods, placements, legal, p)
     first_seen = periods.group_by("_person", maintain_order=True).agg(pl.col("start").min(), pl.col("dob").first())
     entry = (
@@ -314,7 +319,9 @@ def _adoption_days(placements: pl.DataFrame, n_periods: int) -> np.ndarray:
 # how children arrive in care
 
 
-def _entry_journeys(streams: Streams, periods: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
+def _entry_journeys(
+    streams: Streams, periods: pl.DataFrame, cal: Calibration = BRADFORD
+) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
     """A contact, a referral (with an assessment, sometimes an S47) for every period other than a
     short break; the referral stays open while the child is looked after."""
     rng = streams.rng("care", "entry")
@@ -324,8 +331,9 @@ def _entry_journeys(streams: Streams, periods: pl.DataFrame) -> tuple[pl.DataFra
     emergency = rng.random(n) < 0.3
     lead = np.where(emergency, rng.integers(0, 2, n), rng.integers(3, 91, n))
     day = start - lead
-    source = source_codes(rng, pick(rng, ENTRY_SOURCE_WEIGHTS, n))
-    paths = draw_paths(rng, day, assess_all=True, p_s47=np.where(lead >= 5, 0.5, 0.0), p_icpc=0.0)
+    source = source_codes(rng, pick(rng, ENTRY_SOURCE_WEIGHTS, n), cal.source_groups)
+    p_s47 = np.where(lead >= 5, 0.5, 0.0)
+    paths = draw_paths(rng, day, assess_all=True, p_s47=p_s47, p_icpc=0.0, p=cal.protection)
     closes_with_care = end + uniform_days(rng, 0, 30, n)
     paths["close"] = np.maximum(paths["close"], closes_with_care)
     paths["close_reason"] = _referral_close_reason(entries["reason"].to_numpy())

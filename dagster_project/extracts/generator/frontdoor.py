@@ -21,10 +21,13 @@ from dagster_project.contract import CONTACT_OUTCOME_KEYS
 from dagster_project.extracts.generator.codes import choose_codes, code_column, enum_column
 from dagster_project.extracts.generator.dates import add_working_days, birthday, is_working_day, month_index
 from dagster_project.extracts.generator.params import (
+    BRADFORD,
     COMMENTS,
     FRONT_DOOR,
     SOURCE_GROUPS,
+    Calibration,
     FrontDoorParams,
+    SourceGroup,
 )
 from dagster_project.extracts.generator.protection import concat_paths, draw_paths
 from dagster_project.extracts.generator.randomness import (
@@ -57,18 +60,19 @@ class FrontDoor:
 
 
 def simulate_front_door(
-    streams: Streams, timeline: Timeline, scale: float, person_offset: int, p: FrontDoorParams = FRONT_DOOR
+    streams: Streams, timeline: Timeline, scale: float, person_offset: int, cal: Calibration = BRADFORD
 ) -> FrontDoor:
     """Every child's contacts and referrals. Children are simulated in batches (they are independent)
     so memory stays bounded at any scale; contacts and referrals that end before the first window
     are dropped as soon as they have served to settle the children's referral state."""
+    p = cal.front_door
     start, dob, repeat = _draw_children(streams, timeline, scale, p)
     # batches are independent (each draws from its own streams): BATCH_THREADS run at once, numpy
     # releasing the GIL for most of their work; results come back in batch order
     with ThreadPoolExecutor(max_workers=BATCH_THREADS) as pool:
         batches = list(
             pool.map(
-                lambda batch: _simulate_batch(streams, batch, (start, dob, repeat), timeline, person_offset, p),
+                lambda batch: _simulate_batch(streams, batch, (start, dob, repeat), timeline, person_offset, cal),
                 range(-(-len(start) // BATCH_CHILDREN)),
             )
         )
@@ -93,16 +97,16 @@ def _simulate_batch(
     children: tuple[np.ndarray, np.ndarray, np.ndarray],
     timeline: Timeline,
     person_offset: int,
-    p: FrontDoorParams,
+    cal: Calibration,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Batch ``batch`` of the children (``children`` = start, dob, repeat of all): each child's first
     recorded contact day (int64 max if none), and the batch's draft contacts and referral paths
     inside the window."""
     lo = batch * BATCH_CHILDREN
     start, dob, repeat = (values[lo : lo + BATCH_CHILDREN] for values in children)
-    chain, day = _draw_contact_days(streams, batch, start, dob, repeat, timeline.end, p)
-    chain, day, group = _thin_by_season(streams, batch, chain, day)
-    contacts = _decide(streams, batch, chain, day, group, repeat[chain], p)
+    chain, day = _draw_contact_days(streams, batch, start, dob, repeat, timeline.end, cal.front_door)
+    chain, day, group = _thin_by_season(streams, batch, chain, day, cal.source_groups)
+    contacts = _decide(streams, batch, chain, day, group, repeat[chain], cal)
     first_seen = np.full(len(start), np.iinfo(np.int64).max)
     np.minimum.at(first_seen, chain, contacts["rec"])
     part = contacts.pop("paths")
@@ -169,21 +173,25 @@ def _draw_contact_days(
     return chain[keep], day[keep]
 
 
-def _thin_by_season(streams: Streams, batch: int, chain: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, ...]:
+def _thin_by_season(
+    streams: Streams, batch: int, chain: np.ndarray, day: np.ndarray, groups: tuple[SourceGroup, ...]
+) -> tuple[np.ndarray, ...]:
     """Keep each contact with its source's seasonal and weekday intensity (relative to the peak)."""
     rng = streams.rng("front-door", "season", batch)
-    group = pick(rng, [g.share for g in SOURCE_GROUPS], len(day))
-    season = np.array([g.season for g in SOURCE_GROUPS])
-    weekend = np.array([g.weekend for g in SOURCE_GROUPS])
+    group = pick(rng, [g.share for g in groups], len(day))
+    season = np.array([g.season for g in groups])
+    weekend = np.array([g.weekend for g in groups])
     intensity = season[group, month_index(day) % 12] * np.where(is_working_day(day), 1.0, weekend[group])
     keep = rng.random(len(day)) < intensity / season.max()
     return chain[keep], day[keep], group[keep]
 
 
-def source_codes(rng: np.random.Generator, group: np.ndarray) -> np.ndarray:
+def source_codes(
+    rng: np.random.Generator, group: np.ndarray, groups: tuple[SourceGroup, ...] = SOURCE_GROUPS
+) -> np.ndarray:
     """A DfE contact source code (index into the contract list) for contacts of each source group."""
     source = np.zeros(len(group), dtype=np.int64)
-    for g, spec in enumerate(SOURCE_GROUPS):  # loop over the six source groups
+    for g, spec in enumerate(groups):  # loop over the six source groups
         rows = np.flatnonzero(group == g)
         source[rows] = choose_codes(rng, "contact_source", spec.codes, len(rows))
     return source
@@ -196,9 +204,10 @@ def _decide(
     day: np.ndarray,
     group: np.ndarray,
     repeat: np.ndarray,
-    p: FrontDoorParams,
+    cal: Calibration,
 ) -> dict:
     """Decision day, outcome and (where a referral opens) the referral's path of every contact."""
+    p = cal.front_door
     rng = streams.rng("front-door", "decisions", batch)
     n = len(day)
     offsets = np.array(list(p.decision_working_days))[pick(rng, list(p.decision_working_days.values()), n)]
@@ -207,11 +216,12 @@ def _decide(
     rec = day + np.where(late, uniform_days(rng, *p.late_lag_days, n), 0)
     existing_draw = rng.random(n) < p.p_existing_flag
     outcome, new, existing, parts = _referral_state_loop(
-        streams, batch, chain, decision, rng.random(n), group, np.array(p.referral_factor)[repeat], p
+        streams, batch, chain, decision, rng.random(n), group, np.array(p.referral_factor)[repeat], cal
     )
-    paths = concat_paths([part for _, part in parts]) if parts else draw_paths(rng, np.zeros(0, np.int64))
+    empty = np.zeros(0, np.int64)
+    paths = concat_paths([part for _, part in parts]) if parts else draw_paths(rng, empty, p=cal.protection)
     rows = np.concatenate([r for r, _ in parts]) if parts else np.zeros(0, dtype=np.int64)
-    source = source_codes(rng, group)
+    source = source_codes(rng, group, cal.source_groups)
     paths.update(chain=chain[rows], source=source[rows], rec=rec[rows])
     flags = _outcome_flags(rng, outcome, new, existing & existing_draw, group, rows, paths["s47"], n, p)
     comment = np.where(rng.random(n) < p.comment_share, rng.integers(1, len(COMMENTS) + 1, n), 0)
@@ -227,10 +237,12 @@ def _decide(
     }
 
 
-def _outcomes(u: np.ndarray, group: np.ndarray, factor: np.ndarray) -> np.ndarray:
+def _outcomes(
+    u: np.ndarray, group: np.ndarray, factor: np.ndarray, groups: tuple[SourceGroup, ...] = SOURCE_GROUPS
+) -> np.ndarray:
     """Outcome category of contacts with uniform draws ``u``; the referral share is scaled by
     ``factor`` and the other outcomes share the rest in their usual proportions."""
-    shares = np.array([[g.p_referral, g.p_advice, g.p_nfa] for g in SOURCE_GROUPS])[group]
+    shares = np.array([[g.p_referral, g.p_advice, g.p_nfa] for g in groups])[group]
     refer = np.minimum(shares[:, 0] * factor, 0.95)
     rest = (1 - refer) / (1 - shares[:, 0])
     advice_to = refer + shares[:, 1] * rest
@@ -245,7 +257,7 @@ def _referral_state_loop(
     u: np.ndarray,
     group: np.ndarray,
     factor: np.ndarray,
-    p: FrontDoorParams,
+    cal: Calibration,
 ) -> tuple:
     """Walk the contacts stage by stage (k-th contact of every child at once), keeping each
     child's referral state: a contact leads to a new referral only when none is open, and more
@@ -267,12 +279,13 @@ def _referral_state_loop(
         ch, day = chain[stage], decision[stage]
         is_open = day < open_until[ch]
         known = ~is_open & (day - open_until[ch] < 365)
-        outcome[stage] = _outcomes(u[stage], group[stage], factor[stage] * np.where(known, p.known_family_factor, 1.0))
+        known_factor = np.where(known, cal.front_door.known_family_factor, 1.0)
+        outcome[stage] = _outcomes(u[stage], group[stage], factor[stage] * known_factor, cal.source_groups)
         refer = outcome[stage] == REFERRAL
         opens = refer & ~is_open
         existing[stage] = refer & is_open
         new[stage] = opens
-        path = draw_paths(streams.rng("front-door", "paths", batch, k), day[opens])
+        path = draw_paths(streams.rng("front-door", "paths", batch, k), day[opens], p=cal.protection)
         open_until[ch[opens]] = path["close"]
         parts.append((order[stage][opens], path))
     unsorted = np.empty_like(order)

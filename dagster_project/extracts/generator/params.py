@@ -395,3 +395,26 @@ PLACEMENT_CHANGE_REASONS: dict[str, float] = {  # for changes of carer (same-car
     "APPRR": 0.005,
     "CUSTOD": 0.005,
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# One council's whole calibration
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Every calibration value one simulation reads. The defaults are the values above (the
+    Bradford-sized council); other councils derive theirs with ``dataclasses.replace``
+    (:mod:`councils`), so nothing here is ever mutated."""
+
+    front_door: FrontDoorParams = FRONT_DOOR
+    source_groups: tuple[SourceGroup, ...] = SOURCE_GROUPS
+    protection: ProtectionParams = PROTECTION
+    care: CareParams = CARE
+    # columns: PLACEMENT_KINDS; rows: age bands (see PLACEMENT_KIND_WEIGHTS)
+    placement_kind_weights: tuple[tuple[float, ...], ...] = PLACEMENT_KIND_WEIGHTS
+    missing: MissingParams = MISSING
+    leavers: LeaverParams = LEAVERS
+
+
+BRADFORD = Calibration()

@@ -138,10 +138,10 @@ def _change_points(rng: np.random.Generator, periods: pl.DataFrame, horizon_end:
 # what each placement is
 
 
-def _kind_weights() -> np.ndarray:
-    """Rows: age band x stability class; columns: placement kinds."""
+def _kind_weights(by_band: tuple[tuple[float, ...], ...] = PLACEMENT_KIND_WEIGHTS) -> np.ndarray:
+    """Rows: age band x stability class; columns: placement kinds (``by_band``: weights by age band)."""
     rows = []
-    for band in PLACEMENT_KIND_WEIGHTS:
+    for band in by_band:
         for factor in RESIDENTIAL_BY_STABILITY:
             w = np.array(band, dtype=float)
             w[list(RESIDENTIAL_KINDS)] *= factor
@@ -154,7 +154,12 @@ def _age_band(age: np.ndarray) -> np.ndarray:
 
 
 def _draw_kinds(
-    rng: np.random.Generator, points: pl.DataFrame, periods: pl.DataFrame, target: float, p: CareParams
+    rng: np.random.Generator,
+    points: pl.DataFrame,
+    periods: pl.DataFrame,
+    target: float,
+    p: CareParams,
+    kind_weights: tuple[tuple[float, ...], ...] = PLACEMENT_KIND_WEIGHTS,
 ) -> np.ndarray:
     """Kind of each placement, by age and stability. Purchased residential placements respond to
     capacity: each month their weight is scaled by (target stock / current stock) ** feedback, as a
@@ -163,7 +168,7 @@ def _draw_kinds(
     period = points["period"].to_numpy()
     start, end = points["start"].to_numpy(), points["end"].to_numpy()
     age = age_in_years(periods["dob"].to_numpy()[period], start)
-    weights = _kind_weights()[_age_band(age) * 3 + periods["stability"].to_numpy()[period]]
+    weights = _kind_weights(kind_weights)[_age_band(age) * 3 + periods["stability"].to_numpy()[period]]
     eligible = (points["special"].to_numpy() == 0) & (periods["short"].to_numpy()[period] == 0)
     kind = np.zeros(len(start), dtype=np.int64)
     if len(start) == 0:
@@ -335,12 +340,18 @@ def _change_reasons(rng: np.random.Generator, frame: pl.DataFrame) -> np.ndarray
 
 
 def build_placements(
-    streams: Streams, periods: pl.DataFrame, horizon_end: int, scale: float, p: CareParams = CARE
+    streams: Streams,
+    periods: pl.DataFrame,
+    horizon_end: int,
+    scale: float,
+    p: CareParams = CARE,
+    kind_weights: tuple[tuple[float, ...], ...] = PLACEMENT_KIND_WEIGHTS,
 ) -> pl.DataFrame:
-    """Placement rows: period, start, end, how, type, provider, urn, postcode, distance, reason."""
+    """Placement rows: period, start, end, how, type, provider, urn, postcode, distance, reason.
+    ``kind_weights``: the council's placement-kind weights by age band (PLACEMENT_KIND_WEIGHTS)."""
     rng = streams.rng("care", "placements")
     frame = _with_ends(_change_points(rng, periods, horizon_end, p), periods)
-    kind = _draw_kinds(rng, frame, periods, p.purchased_residential_target * scale, p)
+    kind = _draw_kinds(rng, frame, periods, p.purchased_residential_target * scale, p, kind_weights)
     short = periods["short"].to_numpy()[frame["period"].to_numpy()] > 0
     kind = np.where(short, 0, kind)
     type_idx, provider = _draw_types(rng, kind, frame["start"].to_numpy())

@@ -10,6 +10,9 @@ For an extract taken on day X with window start W (X minus six years):
   refers to it; the person of every row), so windowing never breaks a reference;
 * every event date after X is shown as NULL (an end, decision or death not yet happened) together
   with what depends on it (ceased reason, change reason, return interview, closure reason).
+
+Optional tables and columns a council's extract does not carry are simply not in the history
+(:func:`history.simulate_history`); every function here works with the tables and columns present.
 """
 
 from __future__ import annotations
@@ -78,7 +81,13 @@ def _existing(frame: pl.DataFrame, name: str, x: date, removed: pl.Series) -> pl
 def _close_references(pools: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """Mark as kept every row a kept row refers to; a reference is re-checked only when the table
     it starts from gained rows."""
-    references = [(t.name, ref) for t in TABLES for ref in t.references if ref.to_table != "ssd_person"]
+    references = [
+        (t.name, ref)
+        for t in TABLES
+        if t.name in pools
+        for ref in t.references
+        if ref.to_table != "ssd_person" and ref.to_table in pools
+    ]
     pending = list(references)
     while pending:
         table, ref = pending.pop(0)
@@ -108,16 +117,18 @@ def _mask_future(frame: pl.DataFrame, name: str, x: date) -> pl.DataFrame:
 
 
 def output_columns(name: str, frame: pl.DataFrame) -> list[str]:
-    """Contract columns in contract order, then the identifying extras the frame carries (and the
-    row-cache bookkeeping columns, which the writer consumes)."""
+    """Contract columns in contract order (an optional column only when the frame carries it), then
+    the identifying extras the frame carries (and the row-cache bookkeeping columns, which the writer
+    consumes)."""
     table = TABLES_BY_NAME[name]
     extras = [c for c in PERSON_EXTRAS if c in frame.columns and name == "ssd_person"]
-    return [c.name for c in table.columns] + extras + [c for c in (ROW, CHANGED) if c in frame.columns]
+    columns = [c.name for c in table.columns if not c.optional or c.name in frame.columns]
+    return columns + extras + [c for c in (ROW, CHANGED) if c in frame.columns]
 
 
-def _changed(name: str, x: date) -> pl.Expr:
+def _changed(name: str, x: date, present: list[str]) -> pl.Expr:
     """Rows whose text differs from the history's (an event date after ``x`` will show as NULL)."""
-    events = [pl.col(c.name) > x for c in TABLES_BY_NAME[name].columns if c.kind == EVENT]
+    events = [pl.col(c.name) > x for c in TABLES_BY_NAME[name].columns if c.kind == EVENT and c.name in present]
     return pl.any_horizontal(events).fill_null(False).alias(CHANGED)
 
 
@@ -128,7 +139,8 @@ def snapshot_tables(
     extract_day: int,
     window_start_day: int,
 ) -> dict[str, pl.DataFrame]:
-    """Every contract table as the extract taken on ``extract_day`` shows it (contract order)."""
+    """Every contract table of the history as the extract taken on ``extract_day`` shows it
+    (contract order)."""
     x, ws = from_day_number(extract_day), from_day_number(window_start_day)
     removed = persons.filter(pl.col("_removed") <= x)["pers_person_id"]
     pools = {
@@ -138,12 +150,13 @@ def snapshot_tables(
     pools = _close_references(pools)
     kept = {name: pool.filter(pl.col(KEEP)) for name, pool in pools.items()}
     kept = {
-        name: frame.with_columns(_changed(name, x)) if ROW in frame.columns else frame for name, frame in kept.items()
+        name: frame.with_columns(_changed(name, x, frame.columns)) if ROW in frame.columns else frame
+        for name, frame in kept.items()
     }
     out = {name: _mask_future(frame, name, x) for name, frame in kept.items()}
     out["ssd_care_leavers"] = leavers.filter(~pl.col("clea_person_id").is_in(removed.implode()))
     out["ssd_person"] = _persons(persons, out, x)
-    return {t.name: out[t.name].select(output_columns(t.name, out[t.name])) for t in TABLES}
+    return {t.name: out[t.name].select(output_columns(t.name, out[t.name])) for t in TABLES if t.name in out}
 
 
 def _persons(persons: pl.DataFrame, tables: dict[str, pl.DataFrame], x: date) -> pl.DataFrame:

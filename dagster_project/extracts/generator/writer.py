@@ -1,5 +1,13 @@
-"""Writing an extract folder: one CSV per table (UTF-8, header, RFC 4180 quoting, CRLF line ends)
-and manifest.json with every file's row count and SHA-256, exactly as EXTRACT_CONTRACT.md shows."""
+"""Writing an extract folder: one CSV per table (UTF-8, header, RFC 4180 quoting) and manifest.json,
+in the council's file style (:class:`councils.FileStyle`).
+
+The default style (the Bradford council's) writes ISO dates, Y/N flags, the contract's lower-case
+column names, no byte-order mark, CRLF line ends, and a manifest with every file's row count and
+SHA-256 exactly as EXTRACT_CONTRACT.md shows. Other styles write what the contract also allows:
+dates with a time or as DD/MM/YYYY, flags as Yes/No, TRUE/FALSE or 1/0 (also inside the outcome
+JSON), header names in another case or padded with spaces, a byte-order mark, LF line ends, a
+manifest with row counts only or none at all. A style is applied as a table is rendered, so the
+row cache and the direct rendering give the same bytes."""
 
 from __future__ import annotations
 
@@ -12,13 +20,17 @@ import mmap
 import os
 import queue
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
+from datetime import date
+from functools import cache, partial
 from pathlib import Path
 
 import polars as pl
 
+from dagster_project.contract import FLAG, JSON, TABLES
+from dagster_project.extracts.generator.councils import BRADFORD_STYLE, DATE_FORMATS, FileStyle
 from dagster_project.extracts.generator.rowcache import CHANGED, ROW, RenderedRows, render_bytes, write_all
 from dagster_project.extracts.generator.timeline import Extract
 
@@ -30,8 +42,13 @@ SINK_BUFFER = 32 << 20  # bytes of CSV text hashed and written at a time (two su
 WRITERS = 2  # tables written at once
 DIRECT_BLOCK = 4096  # O_DIRECT writes whole blocks (4096 covers every common block size)
 O_DIRECT = getattr(os, "O_DIRECT", 0)  # 0 where the platform has none (written normally)
-LINE_END = "\r\n"
 NEEDS_QUOTES = re.compile(r'[",\r\n]')
+BOM = "\ufeff".encode()
+FLAG_COLUMNS = frozenset(c.name for t in TABLES for c in t.columns if c.kind == FLAG)
+JSON_COLUMNS = frozenset(c.name for t in TABLES for c in t.columns if c.kind == JSON)
+JSON_FLAG = re.compile(r'("[A-Z_]+_FLAG":)"([YN])"')  # a flag value inside the outcome JSON
+PLACEHOLDER_DATE = date(1900, 1, 1)
+MANIFEST_FILE = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -75,27 +92,64 @@ def csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(columns)
 
 
-def _render(frame: pl.DataFrame, target: io.BytesIO | FileSink, header: bool) -> None:
-    csv_ready(frame).write_csv(
+def _relabelled(column: pl.Series, text: Callable[[str], str]) -> pl.Series:
+    """``column`` with every value ``v`` written as ``text(v)``: an Enum's categories are relabelled
+    (one call per category, not per row); other columns through their distinct values."""
+    if isinstance(column.dtype, pl.Enum):
+        old = column.dtype.categories.to_list()
+        new = [text(v) for v in old]
+        if len(set(new)) == len(new):
+            return pl.Series(column.name, new, dtype=pl.Enum(new)).gather(column.to_physical())
+    values = column.cast(pl.String)
+    distinct = values.drop_nulls().unique().to_list()
+    return values.replace(distinct, [text(v) for v in distinct])
+
+
+def styled(frame: pl.DataFrame, style: FileStyle) -> pl.DataFrame:
+    """The values of ``frame`` as the council's system writes them: flags (and the flags inside the
+    outcome JSON) spelled its way, the placeholder date where its system writes one instead of
+    NULL. Dates are formatted and header names written by :func:`_render`."""
+    columns = []
+    if style.placeholder_dates:
+        columns += [pl.col(c).fill_null(PLACEHOLDER_DATE) for c in style.placeholder_dates if c in frame.columns]
+    if style.flags != BRADFORD_STYLE.flags:
+        spelled = dict(zip(BRADFORD_STYLE.flags, style.flags, strict=True))
+        columns += [_relabelled(frame[c], lambda v: spelled.get(v, v)) for c in frame.columns if c in FLAG_COLUMNS]
+        in_json = partial(JSON_FLAG.sub, lambda m: f'{m[1]}"{spelled[m[2]]}"')
+        columns += [_relabelled(frame[c], in_json) for c in frame.columns if c in JSON_COLUMNS]
+    return frame.with_columns(columns) if columns else frame
+
+
+def _render(
+    frame: pl.DataFrame, target: io.BytesIO | FileSink, header: bool, style: FileStyle = BRADFORD_STYLE
+) -> None:
+    frame = csv_ready(styled(frame, style))
+    if header and style.header_name("x") != "x":
+        frame = frame.rename({c: style.header_name(c) for c in frame.columns})
+    if header and style.bom:
+        target.write(BOM)
+    dates = {} if style.date == BRADFORD_STYLE.date else {"date_format": DATE_FORMATS[style.date]}
+    frame.write_csv(
         target,
         include_header=header,
-        line_terminator=LINE_END,
+        line_terminator=style.line_end,
         float_precision=1,
         batch_size=65536,
         quote_style="never",
+        **dates,
     )
 
 
-def render_csv(frame: pl.DataFrame, header: bool) -> bytes:
+def render_csv(frame: pl.DataFrame, header: bool, style: FileStyle = BRADFORD_STYLE) -> bytes:
     """The CSV text of ``frame`` exactly as it is written to a file."""
-    return render_bytes(frame, header, _render)
+    return render_bytes(frame, header, partial(_render, style=style))
 
 
-def write_csv(path: Path, frame: pl.DataFrame, sink: FileSink) -> WrittenFile:
+def write_csv(path: Path, frame: pl.DataFrame, sink: FileSink, style: FileStyle = BRADFORD_STYLE) -> WrittenFile:
     """Write ``frame`` to ``path`` through ``sink`` (hashed and written while polars renders)."""
     sink.open(path)
     try:
-        _render(frame, sink, header=True)
+        _render(frame, sink, header=True, style=style)
     finally:
         sha = sink.close()
     return WrittenFile(frame.height, sha)
@@ -179,42 +233,67 @@ class FileSink:
         self._written += size
 
 
-def cache_table(frame: pl.DataFrame, path: Path) -> RenderedRows:
-    """Render a table's whole history once (see :mod:`rowcache`)."""
-    return RenderedRows.render(frame, path, render_csv, CHUNK_ROWS)
+def cache_table(frame: pl.DataFrame, path: Path, style: FileStyle = BRADFORD_STYLE) -> RenderedRows:
+    """Render a table's whole history once (see :mod:`rowcache`), in the council's file style."""
+    return RenderedRows.render(frame, path, partial(render_csv, style=style), CHUNK_ROWS)
 
 
-def _write_from_cache(path: Path, frame: pl.DataFrame, cache: RenderedRows) -> WrittenFile:
+def _write_from_cache(path: Path, frame: pl.DataFrame, cache: RenderedRows, style: FileStyle) -> WrittenFile:
     changed = frame[CHANGED].to_numpy()
-    fresh = render_csv(frame.filter(pl.col(CHANGED)).drop(ROW, CHANGED), header=False)
+    fresh = render_csv(frame.filter(pl.col(CHANGED)).drop(ROW, CHANGED), header=False, style=style)
     rows, sha = cache.write(path, frame[ROW].to_numpy(), changed, fresh)
     return WrittenFile(rows, sha)
 
 
-def manifest(extract: Extract, files: dict[str, WrittenFile]) -> dict:
+def manifest(
+    extract: Extract,
+    files: dict[str, WrittenFile],
+    la_code: str = LA_CODE,
+    source_system: str = SOURCE_SYSTEM,
+    mode: str = BRADFORD_STYLE.manifest,
+) -> dict | None:
+    """The manifest of one extract: every file's rows and SHA-256 (mode ``full``), its rows only
+    (``rows``), or None when the council sends no manifest (``none``)."""
+    if mode == "none":
+        return None
     return {
-        "la_code": LA_CODE,
+        "la_code": la_code,
         "period_end": extract.period_end.isoformat(),
         "extract_date": extract.extract_date.isoformat(),
         "ssd_version": SSD_VERSION,
-        "source_system": SOURCE_SYSTEM,
-        "files": {name: {"rows": f.rows, "sha256": f.sha256} for name, f in files.items()},
+        "source_system": source_system,
+        "files": {
+            name: {"rows": f.rows, "sha256": f.sha256} if mode == "full" else {"rows": f.rows}
+            for name, f in files.items()
+        },
     }
 
 
-def write_manifest(folder: Path, content: dict) -> None:
-    (folder / "manifest.json").write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+def write_manifest(folder: Path, content: dict | None) -> None:
+    """Write manifest.json (None: the folder has none; one left by an earlier run is removed)."""
+    path = folder / MANIFEST_FILE
+    if content is None:
+        path.unlink(missing_ok=True)
+        return
+    path.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
 
 
 def write_tables(
-    folder: Path, frames: dict[str, pl.DataFrame], caches: dict[str, RenderedRows] | None = None
+    folder: Path,
+    frames: dict[str, pl.DataFrame],
+    caches: dict[str, RenderedRows] | None = None,
+    style: FileStyle = BRADFORD_STYLE,
 ) -> dict[str, WrittenFile]:
-    """Write each table to ``folder/<table>.csv`` (from its cache when the frame carries cached row
-    numbers).
+    """Write each table to ``folder/<table>.csv`` in the council's file style (from its cache when
+    the frame carries cached row numbers). A contract table's file left in the folder by an earlier
+    run is removed when the extract does not carry that (optional) table.
 
     WRITERS tables are written at once, largest first, each writer with its own sink: ssd_contacts
     alone is most of the bytes, so one writer renders it while the other renders the rest."""
     folder.mkdir(parents=True, exist_ok=True)
+    for table in TABLES:
+        if table.name not in frames:
+            (folder / table.file_name).unlink(missing_ok=True)
     caches = caches or {}
     with ThreadPoolExecutor(max_workers=WRITERS) as output, ThreadPoolExecutor(max_workers=WRITERS) as writers:
         sinks: queue.SimpleQueue[FileSink] = queue.SimpleQueue()
@@ -224,10 +303,10 @@ def write_tables(
         def write(name: str) -> WrittenFile:
             path, frame = folder / f"{name}.csv", frames[name]
             if name in caches and ROW in frame.columns:
-                return _write_from_cache(path, frame, caches[name])
+                return _write_from_cache(path, frame, caches[name], style)
             sink = sinks.get()
             try:
-                return write_csv(path, frame.drop(ROW, CHANGED, strict=False), sink)
+                return write_csv(path, frame.drop(ROW, CHANGED, strict=False), sink, style)
             finally:
                 sinks.put(sink)
 
