@@ -80,11 +80,11 @@ def faulty_home(base: Base, tmp_path: Path, fault: str) -> tuple[Path, Path, dic
 CASES = [
     # fault, exit code, what the message must name (the check and its figures)
     # month 3 of a council's life: two accepted extracts are not yet a volume baseline, but the
-    # same extract's own twelve months are (history)
+    # same extract's own twelve months are (history), and a file cut short stops years early
     ("duplicate_contacts", 3,
      [r"history\.contacts", r"contacts 2023-03: [\d,]+ against a median of [\d,]+ over the previous 11 months"]),
     ("truncated_table", 3,
-     [r"history\.contacts", r"contacts 2023-03: [\d,]+ against a median of [\d,]+ over the previous 11 months"]),
+     [r"freshness\.ssd_contacts", r"ssd_contacts: newest cont_contact_date [\d-]+, \d+ days before the extract date"]),
     ("unparseable_dates", 3,
      [r"quarantine_rate\.ssd_contacts", r"[\d,]+ of [\d,]+ rows quarantined or dropped \([\d.]+%",
       r"format [\d,]+"]),
