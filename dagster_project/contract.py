@@ -378,13 +378,19 @@ RULES = {
 
 
 @cache
-def code_lists() -> dict[str, tuple[str, ...]]:
-    """Code list name -> allowed codes, from seeds/ssd_code_lists.csv."""
-    out: dict[str, list[str]] = {}
+def code_descriptions() -> dict[str, dict[str, str]]:
+    """Code list name -> {code: description}, in the seed's order, from seeds/ssd_code_lists.csv."""
+    out: dict[str, dict[str, str]] = {}
     with (SEEDS_DIR / "ssd_code_lists.csv").open(newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
-            out.setdefault(row["code_list"], []).append(row["code"])
-    return {k: tuple(v) for k, v in out.items()}
+            out.setdefault(row["code_list"], {})[row["code"]] = row["description"]
+    return out
+
+
+@cache
+def code_lists() -> dict[str, tuple[str, ...]]:
+    """Code list name -> allowed codes."""
+    return {name: tuple(codes) for name, codes in code_descriptions().items()}
 
 
 def month_end(month: date) -> date:

@@ -19,13 +19,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dagster_project.contract import CONTACT_OUTCOME_KEYS, code_lists
+from dagster_project.contract import CONTACT_OUTCOME_KEYS, code_descriptions, code_lists
 from dagster_project.extracts.faults import (
     FAULTS,
     FRAME_FAULTS,
     LOST_OUTCOME_KEY,
     check_faults,
-    code_descriptions,
     inject_into_manifest,
     inject_into_tables,
 )
@@ -162,7 +161,7 @@ def test_day_month_swapped(runs: dict[str, Path]) -> None:
 
 def test_codes_as_descriptions(runs: dict[str, Path]) -> None:
     tables = pair(runs, "codes_as_descriptions", "ssd_contacts")
-    described = code_descriptions("contact_source")
+    described = code_descriptions()["contact_source"]
     assert described["6"] == "Police" and described["2A"] == "Schools"
     expected = tables.clean["cont_contact_source_code"].replace_strict(described)
     assert tables.faulty["cont_contact_source_code"].equals(expected, check_names=False)

@@ -108,6 +108,8 @@ def classify(result: dg.ExecuteInProcessResult, instance: DagsterInstance, month
                 failed_checks.append(f"{ev.asset_key.to_user_string()}:{ev.check_name}")
         elif event.event_type_value == "STEP_FAILURE":
             data = event.step_failure_data
+            if data.error and data.error.cls_name == "DagsterAssetCheckFailedError":
+                continue  # the failed checks above are the reason, not the step failure they caused
             if data.user_failure_data and data.user_failure_data.description:
                 messages.append(data.user_failure_data.description)
             elif data.error:
@@ -117,8 +119,7 @@ def classify(result: dg.ExecuteInProcessResult, instance: DagsterInstance, month
     run = instance.get_run_by_id(run_id)
     if run is not None and run.tags.get(REJECTED_TAG) == "true":
         return MonthResult(month, Outcome.REJECTED, run_id, messages)
-    if failed_checks:  # the checks that held it are the reason, not the step failure they caused
-        messages = [m for m in messages if "AssetCheckFailed" not in m]
+    if failed_checks:
         return MonthResult(month, Outcome.BLOCKED, run_id, messages, failed_checks)
     return MonthResult(month, Outcome.ERROR, run_id, messages)
 

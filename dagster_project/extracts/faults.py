@@ -22,14 +22,13 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from dagster_project.contract import DATE_KINDS, SEEDS_DIR, TABLES_BY_NAME, parse_month
+from dagster_project.contract import DATE_KINDS, TABLES_BY_NAME, code_descriptions, parse_month
 from dagster_project.extracts.manifest import file_sha256
 
 FAULTS: dict[str, str] = {
@@ -184,13 +183,6 @@ def _map_text(column: pl.Series, mapped: Callable[[pl.Series], pl.Series]) -> pl
     return texts.gather(column.to_physical()).cast(pl.Enum(texts.unique(maintain_order=True))).alias(column.name)
 
 
-@cache
-def code_descriptions(list_name: str) -> dict[str, str]:
-    """Code -> description of one code list in seeds/ssd_code_lists.csv (the DfE wording)."""
-    seeds = pl.read_csv(SEEDS_DIR / "ssd_code_lists.csv", infer_schema=False).filter(pl.col("code_list") == list_name)
-    return dict(zip(seeds["code"].to_list(), seeds["description"].to_list(), strict=True))
-
-
 def _as_dates(frame: pl.DataFrame, name: str) -> pl.Expr:
     """A date column as dates, also where another fault (unparseable_dates) turned it into text:
     text that is not an ISO date reads as NULL."""
@@ -229,7 +221,7 @@ def _codes_as_descriptions(frames: dict[str, pl.DataFrame], month: tuple[date, d
     fault removed it), the referrals' source code (cine_referral_source_code) is hit instead."""
     for table, column, list_name in DESCRIBED_CODES:
         if table in frames and column in frames[table].columns:
-            described = code_descriptions(list_name)
+            described = code_descriptions()[list_name]
             frames[table] = frames[table].with_columns(
                 _map_text(frames[table][column], lambda codes, described=described: codes.replace(described))
             )

@@ -46,14 +46,16 @@ def freshness(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> li
     e = ext[0]
     period_end = e["period_end"] or month_end(month)
     has_manifest = bool(e["has_manifest"])
-    reference = e["extract_date"] if has_manifest and e["extract_date"] else period_end
+    taken = e["extract_date"] if has_manifest else None  # without a manifest it is only the load date
+    unknown = "no manifest" if not has_manifest else "no extract_date in the manifest"
+    reference = taken or period_end
     rule = policy.rule("freshness", "extract_date")
-    delay = (e["extract_date"] - period_end).days if has_manifest and e["extract_date"] else None
+    delay = (taken - period_end).days if taken else None
     passed = delay is None or delay <= rule["max_extract_delay_days"]
     summary = (
-        f"extract {ym(month)} taken {e['extract_date']} ({delay} days after the month end {period_end})"
-        if delay is not None
-        else f"extract {ym(month)} has no manifest: extract date unknown"
+        f"extract {ym(month)} taken {taken} ({delay} days after the month end {period_end})"
+        if taken
+        else f"extract {ym(month)}: {unknown}, so the extract date is unknown"
     )
     if not passed:
         summary += f", later than {rule['max_extract_delay_days']} days: figures may be stale"
@@ -86,7 +88,7 @@ def freshness(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> li
             continue
         lag = (reference - newest).days if newest else None
         passed = lag is not None and lag <= rule["max_lag_days"]
-        what = "the extract date" if has_manifest else "the month end (no manifest)"
+        what = "the extract date" if taken else f"the month end ({unknown})"
         summary = (
             f"{table}: newest {column} {newest}, {lag} days before {what} {reference}"
             if newest

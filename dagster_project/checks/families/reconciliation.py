@@ -25,6 +25,7 @@ from dagster_project.checks.families.common import (
     raw_finding,
     ym,
 )
+from dagster_project.checks.families.quarantine import bad_rows
 from dagster_project.checks.policy import Policy
 from dagster_project.checks.results import Finding
 from dagster_project.contract import TABLES
@@ -43,9 +44,7 @@ def load_reconciliation(con: duckdb.DuckDBPyConnection, month: date, policy: Pol
         valid = con.execute(
             f"select count(*) from raw.{t.name} where _extract_month = ? and _is_valid", [month]
         ).fetchone()[0]
-        parts = (
-            (load["rows_loaded"] or 0) + (load["rows_quarantined"] or 0) + (load["duplicates_dropped"] or 0)
-        )
+        parts = (load["rows_loaded"] or 0) + bad_rows(load)[0]
         passed = load["rows_read"] == parts and load["rows_loaded"] == valid
         summary = (
             f"{t.name}: read {load['rows_read']:,} = loaded {load['rows_loaded']:,} + quarantined "

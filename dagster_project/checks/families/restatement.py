@@ -36,9 +36,9 @@ from dagster_project.checks.families.common import (
 )
 from dagster_project.checks.policy import Policy
 from dagster_project.checks.results import Finding
+from dagster_project.measure_relations import PARTS
 from dagster_project.warehouse_sql import fetch_dicts, relation_exists
 
-PARTS = ("numerator", "denominator")
 AGE_BANDS = 4  # ages 0, 1, 2 and 3+ months
 
 
@@ -57,13 +57,15 @@ def _history(con: duckdb.DuckDBPyConnection, accepted: list[date]) -> dict[tuple
             qualify row_number() over (partition by extract_month, measure_id, month order by published_at desc) = 1""",
         [accepted],
     )
-    pub = {(r["extract_month"], r["measure_id"], r["month"]): r for r in rows}
+    pub: dict[date, dict[tuple[str, date], dict[str, Any]]] = defaultdict(dict)
+    for r in rows:
+        pub[r["extract_month"]][(r["measure_id"], r["month"])] = r
     out: dict[tuple[str, str, int], list[float]] = defaultdict(list)
     for before, after in zip(accepted, accepted[1:], strict=False):
         if months_between(before, after) != 1:
             continue  # a held month in between: not one step of late recording
-        for (e, mid, m), old in pub.items():
-            new = pub.get((after, mid, m)) if e == before else None
+        for (mid, m), old in pub[before].items():
+            new = pub[after].get((mid, m))
             if new is None:
                 continue
             for part in PARTS:

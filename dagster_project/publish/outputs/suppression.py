@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from dagster_project.measure_relations import PART_OF, SAME_NUMBER, measure_relations
+from dagster_project.measure_relations import PART_OF, PARTS, SAME_NUMBER, measure_relations
 from dagster_project.publish.outputs.data import (
     COUNT,
     FLAG_LABELS,
@@ -39,7 +39,6 @@ from dagster_project.publish.outputs.data import (
 )
 
 THRESHOLD = 5
-PARTS = ("numerator", "denominator")
 
 # What each measure's numbers count (all are children or events about children).
 COUNTS_OF: dict[str, str] = {
