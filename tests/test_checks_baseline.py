@@ -73,3 +73,20 @@ def test_judge_value_floor_scale_and_centre():
     assert not judge_value(0.02, past, z_max=4.0, min_spread=0.01).flagged  # within the 1 % floor
     assert not judge_value(0.06, past, z_max=4.0, min_spread=0.01, center=0.03, scale=1.5).flagged
     assert not judge_value(-0.5, past, z_max=4.0, min_spread=0.01, one_sided="up").flagged
+
+
+def test_judge_count_allows_a_burst_like_one_the_council_already_had():
+    """A small council's missing episodes (generated, scale 0.1): one child missing twenty times
+    makes January 55 after a median of 23; an August of 45 in its history shows such bursts happen."""
+    kw = {"z_max": 3.5, "min_count": 10, "min_abs_change": 5, "min_ratio_change": 0.25}
+    with_burst = [18, 23, 24, 23, 21, 45, 27, 23, 26, 23, 21]
+    assert not judge_count(55, with_burst, **kw).flagged
+    assert judge_count(55, [18, 23, 24, 23, 21, 25, 27, 23, 26, 23, 21], **kw).flagged  # never before
+    assert judge_count(100, with_burst, **kw).flagged  # far beyond any burst it has had
+
+
+def test_spread_of_is_the_widest_of_floor_mad_and_half_the_widest_move():
+    from dagster_project.checks.baseline import spread_of
+
+    assert spread_of([1.0, 1.0, 1.0], 1.0, 0.5) == 0.5
+    assert spread_of([0.0, 1.0, 1.0, 1.0, 9.0], 1.0, 0.5) == 4.0

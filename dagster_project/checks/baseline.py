@@ -8,12 +8,12 @@ threshold is a sensitivity from ``quality_policy.yml``. Three shapes of history:
   Counts are compared on the square-root scale of Anscombe's transform, ``2 sqrt(x + 3/8)``,
   where a Poisson count has a standard deviation of 1 whatever its size: 7 after a median of 1
   is an ordinary small-number wobble (2.9 units), 600 after a median of 1,200 is not (20 units).
-  The council's own month-to-month spread on that scale (the MAD of its history) widens the
-  tolerance where its figures move more than chance.
+  The council's own month-to-month spread on that scale (:func:`spread_of`: the MAD of its
+  history, and half its widest move) widens the tolerance where its figures move more than chance.
 * :func:`judge_rate` — a percentage with its numerator and denominator: binomial variance of the
   month's denominator plus the between-month spread the council has shown.
 * :func:`judge_value` — a continuous quantity (a table's month-on-month growth, a distribution's
-  distance from its past): the median and MAD of its history, with a floor on the spread.
+  distance from its past): the median of its history and :func:`spread_of`, with a floor.
 
 Each returns a :class:`Judgement`; ``flagged`` needs the change to be both unusual for this
 council (``|z| > z_max``) and large enough to matter (the policy's minimum change), so a figure
@@ -41,6 +41,15 @@ def mad_sd(xs: Sequence[float], center: float | None = None) -> float:
         return 0.0
     c = median(xs) if center is None else center
     return MAD_TO_SD * median([abs(x - c) for x in xs])
+
+
+def spread_of(xs: Sequence[float], center: float, floor: float) -> float:
+    """The council's own spread: the MAD's standard deviation, never below ``floor`` and never below
+    half the widest move in its history. A handful of months gives a fragile MAD, and real series
+    have heavy tails (one child missing twenty times in a month): a move is then held only when
+    it is well beyond any the council has already had, not merely beyond its typical month."""
+    widest = max((abs(x - center) for x in xs), default=0.0)
+    return max(floor, mad_sd(xs, center), widest / 2)
 
 
 def anscombe(x: float) -> float:
@@ -85,7 +94,7 @@ def judge_count(
     med = median(past)
     ys = [anscombe(v) for v in past]
     y0 = median(ys)
-    spread = max(1.0, mad_sd(ys, y0))
+    spread = spread_of(ys, y0, 1.0)
     x_adj = min(med, x / (1.0 - dip_allowance)) if dip_allowance and x < med else x
     z = (anscombe(x_adj) - y0) / spread
     change = x_adj - med
@@ -145,12 +154,12 @@ def judge_value(
     scale: float = 1.0,
     one_sided: str | None = None,
 ) -> Judgement:
-    """A continuous ``x`` against ``past``: median and MAD, the spread never below ``min_spread``.
+    """A continuous ``x`` against ``past``: its median and :func:`spread_of` (at least ``min_spread``).
 
     ``center`` replaces the median of ``past`` (a known drift), ``scale`` multiplies the spread
     (several steps of change at once)."""
     c = median(past) if center is None else center
-    spread = max(min_spread, mad_sd(past)) * scale
+    spread = spread_of(past, median(past), min_spread) * scale
     z = (x - c) / spread
     unusual = (z > z_max) if one_sided == "up" else (z < -z_max) if one_sided == "down" else abs(z) > z_max
     ev = {"median_past": c, "spread": spread, "z": z, "z_max": z_max}

@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from dagster_project.checks.baseline import anscombe, mad_sd, median
+from dagster_project.checks.baseline import anscombe, median, spread_of
 from dagster_project.checks.families.common import (
     NO_BASELINE,
     PUBLISHED_FIGURES,
@@ -101,7 +101,7 @@ def _judge(r: dict[str, Any], part: str, month: date, hist: dict, rule: Any) -> 
     if any(len(b) < int(rule["min_history"]) for b in bands):
         return {"no_baseline": True}
     center = sum(median(b) for b in bands)
-    spread = math.sqrt(sum(max(1.0, mad_sd(b)) ** 2 for b in bands))
+    spread = math.sqrt(sum(spread_of(b, median(b), 1.0) ** 2 for b in bands))
     z = (anscombe(new) - anscombe(old) - center) / spread
     if abs(z) <= float(rule["z_max"]) or abs(new - old) < float(rule["min_abs_change"]):
         return None

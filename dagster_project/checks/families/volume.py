@@ -62,12 +62,8 @@ def volume_drift(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) ->
             summary += f"; {NO_BASELINE} ({len(past)} month-on-month changes, {rule['min_history']} needed)"
             out.append(raw_finding("volume_drift", t.name, True, summary, ev))
             continue
-        # a few months give a fragile MAD: the spread is never taken as less than half the widest
-        # move the council has had, so a move is held only when it is well beyond any of its own
-        widest = max(abs(g - median(past)) for g in past) / 2
-        j = judge_value(_growth(n, p, 1), past, z_max=float(rule["z_max"]),
-                        min_spread=max(float(rule["min_spread"]), widest), center=gap * median(past),
-                        scale=math.sqrt(gap))
+        j = judge_value(_growth(n, p, 1), past, z_max=float(rule["z_max"]), min_spread=float(rule["min_spread"]),
+                        center=gap * median(past), scale=math.sqrt(gap))
         flagged = j.flagged and abs(n - p) >= int(rule["min_rows_change"])
         low, high = math.expm1(j.low), math.expm1(j.high)
         summary += (f"; over its last {len(past)} changes this table usually moved {low:+.1%} to {high:+.1%}"
