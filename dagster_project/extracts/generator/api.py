@@ -100,6 +100,6 @@ def _write_extract(
         frames = inject_into_tables(frames, faults, (extract.month, extract.period_end), seed)
     files = write_tables(folder, frames, caches, council.style)
     files = inject_into_files(folder, files, faults)  # resent_previous_extract
-    content = manifest(extract, files, council.la_code, council.source_system, council.style.manifest)
+    content = manifest(extract, files, council)
     write_manifest(folder, inject_into_manifest(content, faults, files))
     return {name: files[f"{name}.csv"].rows for name in frames}

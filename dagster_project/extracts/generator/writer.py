@@ -23,20 +23,18 @@ import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
 from functools import cache, partial
 from pathlib import Path
 
 import polars as pl
 
-from dagster_project.contract import FLAG, JSON, TABLES
-from dagster_project.extracts.generator.councils import BRADFORD_STYLE, DATE_FORMATS, FileStyle
+from dagster_project.contract import FLAG, JSON, PLACEHOLDER_DATE, TABLES
+from dagster_project.extracts.generator.councils import BRADFORD_STYLE, DATE_FORMATS, CouncilProfile, FileStyle
 from dagster_project.extracts.generator.rowcache import CHANGED, ROW, RenderedRows, render_bytes, write_all
 from dagster_project.extracts.generator.timeline import Extract
+from dagster_project.extracts.manifest import MANIFEST_FILE
 
-LA_CODE = "380"  # Bradford
 SSD_VERSION = "1.4.5"
-SOURCE_SYSTEM = "systemc"
 CHUNK_ROWS = 500_000  # rows rendered at a time into the row cache (bounds memory at large scales)
 SINK_BUFFER = 32 << 20  # bytes of CSV text hashed and written at a time (two such buffers)
 WRITERS = 2  # tables written at once
@@ -47,8 +45,6 @@ BOM = "\ufeff".encode()
 FLAG_COLUMNS = frozenset(c.name for t in TABLES for c in t.columns if c.kind == FLAG)
 JSON_COLUMNS = frozenset(c.name for t in TABLES for c in t.columns if c.kind == JSON)
 JSON_FLAG = re.compile(r'("[A-Z_]+_FLAG":)"([YN])"')  # a flag value inside the outcome JSON
-PLACEHOLDER_DATE = date(1900, 1, 1)
-MANIFEST_FILE = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -245,23 +241,18 @@ def _write_from_cache(path: Path, frame: pl.DataFrame, cache: RenderedRows, styl
     return WrittenFile(rows, sha)
 
 
-def manifest(
-    extract: Extract,
-    files: dict[str, WrittenFile],
-    la_code: str = LA_CODE,
-    source_system: str = SOURCE_SYSTEM,
-    mode: str = BRADFORD_STYLE.manifest,
-) -> dict | None:
-    """The manifest of one extract: every file's rows and SHA-256 (mode ``full``), its rows only
-    (``rows``), or None when the council sends no manifest (``none``)."""
+def manifest(extract: Extract, files: dict[str, WrittenFile], council: CouncilProfile) -> dict | None:
+    """The manifest of one extract as the council writes it: every file's rows and SHA-256 (style
+    ``full``), its rows only (``rows``), or None when the council sends no manifest (``none``)."""
+    mode = council.style.manifest
     if mode == "none":
         return None
     return {
-        "la_code": la_code,
+        "la_code": council.la_code,
         "period_end": extract.period_end.isoformat(),
         "extract_date": extract.extract_date.isoformat(),
         "ssd_version": SSD_VERSION,
-        "source_system": source_system,
+        "source_system": council.source_system,
         "files": {
             name: {"rows": f.rows, "sha256": f.sha256} if mode == "full" else {"rows": f.rows}
             for name, f in files.items()
