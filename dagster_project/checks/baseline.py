@@ -70,9 +70,6 @@ class Judgement:
     high: float
     evidence: dict[str, Any] = field(default_factory=dict)
 
-    def range_text(self, fmt=lambda v: f"{v:,.0f}") -> str:
-        return f"{fmt(self.low)}-{fmt(self.high)}"
-
 
 def judge_count(
     x: float,

@@ -36,14 +36,6 @@ VERIFIED_CHECKSUM = "checksum"
 VERIFIED_NOTHING_LISTED = "nothing (listed without rows or checksum)"
 VERIFIED_NOTHING_NOT_LISTED = "nothing (not listed)"
 VERIFIED_NO_MANIFEST = "no manifest"
-VERIFIED_VALUES = (
-    VERIFIED_ROWS_AND_CHECKSUM,
-    VERIFIED_ROWS,
-    VERIFIED_CHECKSUM,
-    VERIFIED_NOTHING_LISTED,
-    VERIFIED_NOTHING_NOT_LISTED,
-    VERIFIED_NO_MANIFEST,
-)
 
 
 class ManifestError(ValueError):
