@@ -4,7 +4,7 @@ the defect it exists for, with the figures in its summary."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -545,3 +545,38 @@ def test_an_optional_table_absent_from_the_extract_passes_the_load_checks(wh):
         f = by_id(check(wh, DEC, policy))[f"{check.__name__}.ssd_cp_reviews"]
         assert f.passed and f.summary == "ssd_cp_reviews: not in this extract", (check.__name__, f.summary)
         assert f.asset_key == "raw/ssd_cp_reviews"
+
+
+# ---- mix ------------------------------------------------------------------------------------------
+
+
+def contacts_of(wh, past, now, now_sources=("6", "2A", "3A", "1A")):
+    """Contacts of extract December: ``past`` dates with four sources in turn, then ``now``."""
+    wh.execute("delete from raw.ssd_contacts where _extract_month = ?", [DEC])
+    sources = ("6", "2A", "3A", "1A")
+    rows = [(d, sources[i % 4]) for i, d in enumerate(past)]
+    rows += [(d, now_sources[i % len(now_sources)]) for i, d in enumerate(now)]
+    T.insert_raw(wh, "ssd_contacts", DEC, [
+        {"cont_contact_id": f"C{i}", "cont_contact_date": d, "cont_contact_source_code": s}
+        for i, (d, s) in enumerate(rows)
+    ])
+
+
+def working_days(first, last):
+    return [d for d in (first + timedelta(days=k) for k in range((last - first).days + 1)) if d.weekday() < 5]
+
+
+def test_mix_holds_a_month_recoded_or_stamped_with_one_date(wh):
+    past = working_days(date(2022, 12, 1), date(2023, 11, 30)) * 3
+    december = working_days(DEC, date(2023, 12, 31)) * 3
+    contacts_of(wh, past, december)
+    found = by_id(pl.mix(wh, DEC, POLICY))
+    assert found["mix.ssd_contacts"].passed and found["mix.contact_weekdays"].passed, found
+    contacts_of(wh, past, [DEC] * len(december))  # every December contact stamped with the 1st
+    f = by_id(pl.mix(wh, DEC, POLICY))["mix.contact_weekdays"]
+    assert not f.passed and "ssd_contacts.day of the week: the mix of 2023-12" in f.summary
+    assert f.asset_key == "raw/ssd_contacts"
+    assert by_id(pl.mix(wh, DEC, POLICY))["mix.ssd_contacts"].passed  # the sources are as usual
+    contacts_of(wh, past, december, now_sources=("6",))  # every December contact sent as from the police
+    f = by_id(pl.mix(wh, DEC, POLICY))["mix.ssd_contacts"]
+    assert not f.passed and "6 25% -> 100%" in f.summary

@@ -63,10 +63,11 @@ def _key(path: str) -> dg.AssetKey:
 
 
 def _policy_tables(family: str, key: str) -> list[str]:
-    """Tables the policy names for a family (freshness: busy tables; mix: coded columns)."""
-    tables = current_policy().family(family).get(key) or {}
+    """Tables the policy names for a family (freshness: busy tables; mix: its subjects' tables)."""
+    entries = current_policy().family(family).get(key) or {}
+    tables = [spec.get("table", name) if isinstance(spec, dict) else name for name, spec in entries.items()]
     known = {t.name for t in TABLES}
-    return [t for t in tables if t in known]
+    return [t for t in dict.fromkeys(tables) if t in known]
 
 
 def _dbt_keys() -> set[dg.AssetKey]:

@@ -55,9 +55,12 @@ def fmt_figure(unit: str, value: float | None, num: int | None = None, den: int 
     return fmt_pct(value, num, den) if unit == "percent" else fmt_count(value)
 
 
-def raw_finding(family: str, table: str, passed: bool, summary: str, evidence: dict[str, Any]) -> Finding:
-    """A finding about one raw table (attached to its Dagster asset ``raw/<table>``)."""
-    return Finding(family, table, passed, summary, {"table": table, **evidence}, asset_key=raw_asset(table))
+def raw_finding(
+    family: str, table: str, passed: bool, summary: str, evidence: dict[str, Any], subject: str | None = None
+) -> Finding:
+    """A finding about one raw table (attached to its Dagster asset ``raw/<table>``); its subject is
+    the table unless the check names another (mix.contact_weekdays on ssd_contacts)."""
+    return Finding(family, subject or table, passed, summary, {"table": table, **evidence}, asset_key=raw_asset(table))
 
 
 def figure_finding(
@@ -74,9 +77,9 @@ def figure_finding(
     return Finding(family, subject, passed, summary, evidence, measure_id, figure_month, asset_key)
 
 
-def not_in_extract(family: str, table: str) -> Finding:
+def not_in_extract(family: str, table: str, subject: str | None = None) -> Finding:
     """An optional table the month's extract does not have: nothing to check, so the check passes."""
-    return raw_finding(family, table, True, f"{table}: not in this extract", {})
+    return raw_finding(family, table, True, f"{table}: not in this extract", {}, subject)
 
 
 @dataclass(frozen=True)

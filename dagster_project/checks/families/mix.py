@@ -1,6 +1,8 @@
 """mix: the mix of codes in the month's records (contact sources, referral sources, placement
-types, missing-episode types) against the same council's mix in the earlier months of the same
-extract.
+types, missing-episode types; also the days of the week contacts are dated on) against the same
+council's mix in the earlier months of the same extract. A policy entry is keyed by its subject:
+the table's name, or any name with ``table:``; ``column`` may be an SQL expression (``label``
+names it in the report).
 
 No distribution is written down anywhere: the yardstick is the council's own twelve previous
 months (the extract is a full refresh, so they are there from the first load). The distance of a
@@ -43,7 +45,8 @@ def _pool(counts: dict[date, dict[str, int]], months: list[date]) -> dict[str, f
 
 def _counts(con: duckdb.DuckDBPyConnection, table: str, column: str, date_col: str, month: date):
     rows = con.execute(
-        f"""select cast(date_trunc('month', {date_col}) as date) as m, coalesce({column}, '(blank)') as code,
+        f"""select cast(date_trunc('month', {date_col}) as date) as m,
+                   coalesce(cast({column} as varchar), '(blank)') as code,
                    count(*) as n
             from raw.{table}
             where _extract_month = ? and _is_valid and {date_col} >= ? and {date_col} < ?
@@ -66,26 +69,28 @@ def _moved(now: dict[str, int], pool: dict[str, float]) -> list[str]:
 def mix(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> list[Finding]:
     fam = policy.family("mix")
     out = []
-    for table, spec in (fam.get("columns") or {}).items():
+    for subject, spec in (fam.get("columns") or {}).items():
+        table = spec.get("table", subject)
         if table not in TABLES_BY_NAME:
             continue
-        rule = policy.rule("mix", table)
+        rule = policy.rule("mix", subject)
         column, date_col = spec["column"], spec["date"]
+        label = f"{table}.{spec.get('label', column)}"
         loaded = con.execute("select count(*) from raw.load_log where extract_month = ? and table_name = ?",
                              [month, table]).fetchone()[0]
         if not loaded:
-            out.append(not_in_extract("mix", table))
+            out.append(not_in_extract("mix", table, subject))
             continue
         counts = _counts(con, table, column, date_col, month)
         min_rows = int(rule["min_rows"])
         past = [add_months(month, -k) for k in range(12, 0, -1) if sum(counts.get(add_months(month, -k), {}).values())
                 >= min_rows]
         now = counts.get(month, {})
-        ev: dict[str, Any] = {"column": column, "rows_in_month": sum(now.values()), "past_months": len(past)}
+        ev: dict[str, Any] = {"column": label, "rows_in_month": sum(now.values()), "past_months": len(past)}
         if sum(now.values()) < min_rows or len(past) < int(rule["min_history_months"]):
             why = (f"{sum(now.values())} records in {ym(month)}, fewer than {min_rows}" if sum(now.values()) < min_rows
                    else f"{NO_BASELINE} ({len(past)} earlier months with {min_rows}+ records)")
-            out.append(raw_finding("mix", table, True, f"{table}.{column}: {why}; not judged", ev))
+            out.append(raw_finding("mix", table, True, f"{label}: {why}; not judged", ev, subject))
             continue
         pool = _pool(counts, past)
         d_now = tvd(now, pool)
@@ -98,12 +103,12 @@ def mix(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> list[Fin
         if month.month in seasonal and last_year in d_past:
             allowed = max(allowed, d_past[last_year] + float(rule["min_distance"]))
         flagged = d_now > allowed
-        summary = (f"{table}.{column}: the mix of {ym(month)} is {d_now:.2f} from the previous {len(past)} months' "
+        summary = (f"{label}: the mix of {ym(month)} is {d_now:.2f} from the previous {len(past)} months' "
                    f"(their own distances {min(d_past.values()):.2f}-{max(d_past.values()):.2f}; held above "
                    f"{allowed:.2f}); largest moves: {', '.join(_moved(now, pool))}")
         if flagged:
             summary += ": records coded differently from this council's usual"
         ev |= {**j.evidence, "distance": d_now, "allowed": allowed,
                "past_distances": {ym(m): d for m, d in d_past.items()}}
-        out.append(raw_finding("mix", table, not flagged, summary, ev))
+        out.append(raw_finding("mix", table, not flagged, summary, ev, subject))
     return out
