@@ -60,7 +60,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from benchlib import REPO, memory_total_bytes, months_from, rel  # beside this script
+
 BENCH = REPO / "bench"
 WORK = BENCH / "gate_work"
 RESULTS_JSON = BENCH / "gate_results.json"
@@ -83,10 +84,6 @@ _stopping = threading.Event()
 def say(text: str) -> None:
     with _print_lock:
         print(f"{datetime.now():%H:%M:%S} {text}", flush=True)
-
-
-def rel(path: Path) -> str:
-    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,15 +150,6 @@ def council_seed(name: str, base: int, registry: Registry) -> int:
     the default council, plus a fixed hash of the name for the others), so every council gets fixed,
     different data and adding a council never changes another's."""
     return base
-
-
-def month_list(first: str, n: int) -> list[str]:
-    y, m = int(first[:4]), int(first[5:7])
-    out = []
-    for _ in range(n):
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -650,14 +638,7 @@ def git_info() -> dict[str, Any]:
 
 
 def machine_info() -> dict[str, Any]:
-    mem = 0
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    mem = int(line.split()[1]) * 1024
-    except OSError:
-        pass
+    mem = memory_total_bytes()
     return {"nproc": len(os.sched_getaffinity(0)), "cpu_count": os.cpu_count(), "memory_gb": round(mem / 1e9, 1),
             "platform": platform.platform(), "python": platform.python_version(),
             "load_average_start": round(os.getloadavg()[0], 2)}
@@ -975,7 +956,7 @@ def main(argv: list[str] | None = None) -> int:
     if registry.note:
         say(f"note: {registry.note}")
 
-    cfg = Config(councils, faults, month_list(args.first, args.months + 1), args.scale, args.seed, args.jobs,
+    cfg = Config(councils, faults, months_from(args.first, args.months + 1), args.scale, args.seed, args.jobs,
                  args.keep, args.run_timeout or None, registry)
     exe = Path(sys.executable)
     command = " ".join(shlex.quote(a) for a in [rel(exe) if exe.is_absolute() else str(exe),

@@ -47,7 +47,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from benchlib import REPO, memory_total_bytes, months_from, rel, shift_month  # beside this script
+
 BENCH = REPO / "bench"
 VENV_BIN = Path(sys.executable).parent
 CLI = str(VENV_BIN / "csc-warehouse")
@@ -105,10 +106,6 @@ def tree_rss(root: int) -> int:
             pass
         todo.extend(kids.get(pid, ()))
     return total
-
-
-def rel(path: Path) -> str:
-    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
 def load_average() -> float:
@@ -321,12 +318,8 @@ class ScaleResult:
 
 
 def month_list(last: str, n: int) -> list[str]:
-    y, m = int(last[:4]), int(last[5:7])
-    out = []
-    for _ in range(n):
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
-    return out[::-1]
+    """The ``n`` months up to ``last``."""
+    return months_from(shift_month(last, 1 - n), n)
 
 
 def manifest_rows(folder: Path) -> int:
@@ -549,11 +542,7 @@ def environment() -> dict:
     import duckdb
     import polars
 
-    mem = 0
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                mem = int(line.split()[1]) * 1024
+    mem = memory_total_bytes()
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "host_cpus": os.cpu_count(),

@@ -11,6 +11,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench" / "run_bench.py"
 
 @pytest.fixture(scope="module")
 def bench():
+    sys.path.insert(0, str(BENCH.parent))  # as when the script runs: benchlib beside it
     spec = importlib.util.spec_from_file_location("run_bench", BENCH)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses resolve their annotations through it
