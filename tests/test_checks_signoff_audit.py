@@ -291,6 +291,8 @@ def test_quality_report_shows_every_flag_with_its_figures(held, tmp_path):
     contacts_load = next(r for r in rows if r["section"] == "load_log" and r["id"] == "ssd_contacts")
     assert contacts_load["status"] == "reconciles"
     assert "quarantined 2" in contacts_load["summary"]
+    assert "verified against the manifest: rows and checksum" in contacts_load["summary"]
+    assert "<th>verified against the manifest</th>" in text and "<td>rows and checksum</td>" in text
 
 
 def test_quality_report_of_a_clean_month(held, tmp_path):

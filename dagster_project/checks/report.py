@@ -161,6 +161,7 @@ def collect(
         data.loads = fetch_dicts(
             con,
             """select table_name, file_name, rows_read, rows_loaded, rows_quarantined, duplicates_dropped,
+                      manifest_verified,
                       rows_read = rows_loaded + rows_quarantined + duplicates_dropped as reconciles
                from raw.load_log where extract_month = ?
                qualify row_number() over (partition by table_name order by loaded_at desc) = 1
@@ -248,9 +249,11 @@ def _csv_rows(d: ReportData) -> list[dict[str, Any]]:
                 "status": "reconciles" if lg["reconciles"] else "does not reconcile",
                 "count": lg["rows_read"],
                 "summary": f"read {lg['rows_read']} = loaded {lg['rows_loaded']} + quarantined "
-                f"{lg['rows_quarantined']} + duplicates {lg['duplicates_dropped']}",
+                f"{lg['rows_quarantined']} + duplicates {lg['duplicates_dropped']}; verified against the manifest: "
+                f"{lg['manifest_verified'] or 'not recorded'}",
                 "evidence": json.dumps(
-                    {k: lg[k] for k in ("rows_read", "rows_loaded", "rows_quarantined", "duplicates_dropped")}
+                    {k: lg[k] for k in ("rows_read", "rows_loaded", "rows_quarantined", "duplicates_dropped",
+                                        "manifest_verified")}
                 ),
             }
         )

@@ -218,11 +218,13 @@ def add_load(
     duplicates_dropped: int = 0,
     rows_loaded: int | None = None,
     run_id: str = "test",
+    manifest_verified: str = "rows and checksum",
 ) -> None:
     loaded = rows_read - rows_quarantined - duplicates_dropped if rows_loaded is None else rows_loaded
     con.execute(
         "INSERT INTO raw.load_log (extract_month, table_name, file_name, file_sha256, rows_read, rows_loaded, "
-        "rows_quarantined, duplicates_dropped, loaded_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "rows_quarantined, duplicates_dropped, loaded_at, run_id, manifest_verified) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             month,
             table,
@@ -234,6 +236,7 @@ def add_load(
             duplicates_dropped,
             datetime.now(UTC).replace(tzinfo=None),
             run_id,
+            manifest_verified,
         ],
     )
 
