@@ -176,3 +176,39 @@ def test_a_held_month_publishes_once_signed_off(base, tmp_path):
     # the sign-off is printed in the published outputs beside the figure
     published = "".join(p.read_text(errors="ignore") for p in (home / "published" / FAULTY).rglob("*.html"))
     assert "Jo Bloggs" in published
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    "council, fault, pattern",
+    [
+        # no manifest, DD/MM/YYYY dates, TRUE/FALSE flags, a BOM, no CP reviews; 0.35 x Bradford
+        ("eastborough", "codes_as_descriptions", r"quarantine_rate\.ssd_contacts \[hold, failed\]"),
+        # a rows-only manifest, Yes/No flags, upper-case headers, neither optional feature
+        ("midvale", "resent_previous_extract", r"resent\.extract \[error, failed\]: extract 2023-03: \d+ of \d+ files"),
+    ],
+)
+def test_a_council_unlike_bradford_publishes_its_clean_months_and_its_fault_is_held(tmp_path, council, fault, pattern):
+    def generate_for(out: Path, *extra: str) -> Path:
+        res = cli("generate", "--out", out, "--first", FIRST, "--last", FAULTY, "--seed", SEED, "--scale", SCALE,
+                  "--council", council, *extra)
+        assert res.returncode == 0, res.stderr
+        return out
+
+    clean, faulty = generate_for(tmp_path / "clean"), generate_for(tmp_path / "faulty", "--inject", fault)
+    home, held = tmp_path / "home", tmp_path / "held"
+    res = cli("run", "--extracts", clean, "--home", home, "--from", FIRST, "--to", CLEAN_LAST)
+    assert res.returncode == 0, res.stdout + res.stderr
+    shutil.copytree(home, held)
+    res = cli("run", "--extracts", clean, "--home", home, "--month", FAULTY)  # the clean third month
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert (home / "published" / FAULTY / "scorecard.csv").exists()
+
+    for month in (FIRST, CLEAN_LAST):
+        assert hashes(faulty / month) == hashes(clean / month)
+    before = hashes(held / "published")
+    res = cli("run", "--extracts", faulty, "--home", held, "--month", FAULTY)
+    out = res.stdout + res.stderr
+    assert res.returncode == 3, out
+    assert re.search(pattern, out), out
+    assert hashes(held / "published") == before
