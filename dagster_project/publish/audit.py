@@ -28,10 +28,10 @@ import duckdb
 
 from dagster_project.checks.results import QUALITY_SCHEMA, SIGNED_OFF, WARN, SignOff, ensure_quality_schema
 from dagster_project.checks.signoff import signoffs_for_month
+from dagster_project.published_figures import PUBLISHED_FIGURES, against_published
 from dagster_project.warehouse_sql import fetch_dicts
 
 AUDIT_SCHEMA = "audit"
-PUBLISHED_FIGURES = f"{AUDIT_SCHEMA}.published_figures"
 RESTATEMENTS = f"{AUDIT_SCHEMA}.restatements"
 PUBLICATIONS = f"{AUDIT_SCHEMA}.publications"
 PUBLICATION_MARKER = "publication.json"  # in each published month folder: which run published it
@@ -230,29 +230,17 @@ def create_figure_notes(con: duckdb.DuckDBPyConnection, month: date, run_id: str
             flag = "warning"
         for m in dict.fromkeys(months):
             notes.setdefault((e["measure_id"], m), []).append((flag, text))
-    restated = fetch_dicts(
-        con,
-        f"""with last as (
-                select * from {PUBLISHED_FIGURES} where extract_month < ?
-                qualify row_number() over (
-                    partition by measure_id, month order by extract_month desc, published_at desc) = 1
-            )
-            select s.measure_id, s.month, last.value as published_value, last.extract_month, s.value,
-                   last.unit
-            from main.fct_scorecard as s join last using (measure_id, month)
-            where s.value is distinct from last.value and last.value is not null""",
-        [month],
-    )
+    restated = [r for r in against_published(con, month) if r["restated"]]
     for r in restated:
         was = (
             "no data"
             if r["published_value"] is None
             else f"{r['published_value']:.1f}%"
-            if r["unit"] == "percent"
+            if r["published_unit"] == "percent"
             else f"{r['published_value']:,.0f}"
         )
         notes.setdefault((r["measure_id"], str(r["month"])[:10]), []).append(
-            ("restated", f"restated: published as {was} in the scorecard of {r['extract_month']:%Y-%m}")
+            ("restated", f"restated: published as {was} in the scorecard of {r['published_extract']:%Y-%m}")
         )
     order = {"signed_off": 0, "warning": 1, "restated": 2}
     rows = []

@@ -10,11 +10,11 @@ from typing import Any
 import duckdb
 
 from dagster_project.checks.results import Finding
+from dagster_project.published_figures import PUBLISHED_FIGURES
 from dagster_project.warehouse_sql import fetch_dicts, relation_exists
 
 SCORECARD = "main.fct_scorecard"
 DIM_MEASURE = "main.dim_measure"
-PUBLISHED_FIGURES = "audit.published_figures"
 SCORECARD_ASSET = "fct_scorecard"
 NO_BASELINE = "no baseline yet"
 

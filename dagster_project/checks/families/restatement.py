@@ -25,8 +25,6 @@ import duckdb
 from dagster_project.checks.baseline import anscombe, median, spread_of
 from dagster_project.checks.families.common import (
     NO_BASELINE,
-    PUBLISHED_FIGURES,
-    SCORECARD,
     accepted_extracts,
     figure_finding,
     fmt_figure,
@@ -37,7 +35,8 @@ from dagster_project.checks.families.common import (
 from dagster_project.checks.policy import Policy
 from dagster_project.checks.results import Finding
 from dagster_project.measure_relations import PARTS
-from dagster_project.warehouse_sql import fetch_dicts, relation_exists
+from dagster_project.published_figures import PUBLISHED_FIGURES, against_published
+from dagster_project.warehouse_sql import fetch_dicts
 
 AGE_BANDS = 4  # ages 0, 1, 2 and 3+ months
 
@@ -74,23 +73,6 @@ def _history(con: duckdb.DuckDBPyConnection, accepted: list[date]) -> dict[tuple
     return out
 
 
-def _prior(con: duckdb.DuckDBPyConnection, month: date) -> list[dict[str, Any]]:
-    return fetch_dicts(
-        con,
-        f"""with last as (
-                select * from {PUBLISHED_FIGURES} where extract_month < ?
-                qualify row_number() over (
-                    partition by measure_id, month order by extract_month desc, published_at desc) = 1
-            )
-            select s.measure_id, s.month, s.value, s.numerator, s.denominator, s.availability,
-                   last.value as published_value, last.numerator as published_numerator,
-                   last.denominator as published_denominator, last.extract_month as published_extract
-            from {SCORECARD} as s join last using (measure_id, month)
-            order by s.measure_id, s.month""",
-        [month],
-    )
-
-
 def _judge(r: dict[str, Any], part: str, month: date, hist: dict, rule: Any) -> dict[str, Any] | None:
     """The restatement of one number, or None when within the council's usual (or no baseline)."""
     old, new = r[f"published_{part}"], r[part]
@@ -110,7 +92,7 @@ def _judge(r: dict[str, Any], part: str, month: date, hist: dict, rule: Any) -> 
 
 def restatement(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> list[Finding]:
     cat = measures(con)
-    prior = _prior(con, month) if relation_exists(con, PUBLISHED_FIGURES) else []
+    prior = against_published(con, month)
     hist = _history(con, accepted_extracts(con, month)[-int(policy.family("restatement")["history_extracts"]) - 1:])
     out = []
     for mid, m in cat.items():

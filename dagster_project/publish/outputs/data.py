@@ -17,7 +17,8 @@ from typing import Any
 
 import duckdb
 
-from dagster_project.warehouse_sql import fetch_dicts, relation_exists
+from dagster_project.published_figures import against_published
+from dagster_project.warehouse_sql import fetch_dicts
 
 COUNT, PERCENT = "count", "percent"
 AVAILABLE, NO_DATA, NOT_AVAILABLE = "available", "no_data", "not_available"
@@ -214,23 +215,10 @@ def _notes(con: duckdb.DuckDBPyConnection, month: date,
     return out
 
 
-def read_restatements(con: duckdb.DuckDBPyConnection, month: date,
-                      figures: dict[tuple[str, date], Figure]) -> list[Restatement]:
+def read_restatements(con: duckdb.DuckDBPyConnection, month: date) -> list[Restatement]:
     """Figures of this scorecard that an earlier extract published with another value."""
-    if not relation_exists(con, "audit.published_figures"):
-        return []
-    rows = fetch_dicts(con, """select measure_id, month, extract_month, value from audit.published_figures
-                         where extract_month < ?
-                         qualify row_number() over (partition by measure_id, month
-                                                    order by extract_month desc, published_at desc) = 1""",
-                 [month])
-    out = []
-    for r in rows:
-        fig = figures.get((r["measure_id"], r["month"]))
-        if fig is None or fig.value == r["value"] or r["value"] is None:
-            continue
-        out.append(Restatement(r["measure_id"], r["month"], r["extract_month"], r["value"], fig.value))
-    return sorted(out, key=lambda r: (r.measure_id, r.month))
+    return [Restatement(r["measure_id"], r["month"], r["published_extract"], r["published_value"], r["value"])
+            for r in against_published(con, month) if r["restated"]]
 
 
 def read_quality(con: duckdb.DuckDBPyConnection, month: date, run_id: str,
@@ -268,6 +256,6 @@ def load_scorecard(con: duckdb.DuckDBPyConnection, month: date, run_id: str, *, 
         month=month, run_id=run_id,
         generated_at=generated_at or datetime.now(UTC).replace(tzinfo=None, microsecond=0),
         months=months, measures=measures, figures=figures,
-        restatements=read_restatements(con, month, figures),
+        restatements=read_restatements(con, month),
         quality=read_quality(con, month, run_id, dbt_run_results),
     )
