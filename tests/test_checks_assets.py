@@ -9,12 +9,12 @@ import duckdb
 import pytest
 
 from dagster_project.checks import assets as A
-from dagster_project.checks import testing as T
 from dagster_project.checks.policy import DEFAULT_POLICY, load_policy
 from dagster_project.checks.results import FAILED, PASSED, SIGNED_OFF, WARN, Evaluation, Finding
 from dagster_project.checks.signoff import record_signoff
 from dagster_project.contract import TABLES
 from dagster_project.resources import WarehouseResource
+from tests import checks_warehouse as T
 
 DEC = date(2023, 12, 1)
 POLICY = load_policy(DEFAULT_POLICY)

@@ -9,9 +9,9 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from dagster_project.checks import families as pl
-from dagster_project.checks import testing as T
 from dagster_project.checks.policy import DEFAULT_POLICY, load_policy
 from dagster_project.publish.audit import record_published_figures
+from tests import checks_warehouse as T
 
 DEC = date(2023, 12, 1)
 NOV = date(2023, 11, 1)

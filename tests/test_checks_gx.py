@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from dagster_project.checks import testing as T
 from dagster_project.checks.gx_suites import (
     DERIVED,
     EXPECTATIONS_DIR,
@@ -27,6 +26,7 @@ from dagster_project.checks.gx_suites import (
     suite_path,
 )
 from dagster_project.contract import TABLES, TABLES_BY_NAME, code_lists
+from tests import checks_warehouse as T
 
 DEC = date(2023, 12, 1)
 SUITE_FILES = sorted(EXPECTATIONS_DIR.glob("*.json"))

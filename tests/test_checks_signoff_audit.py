@@ -11,7 +11,6 @@ import duckdb
 import pytest
 
 from dagster_project.checks import families as pl
-from dagster_project.checks import testing as T
 from dagster_project.checks.policy import DEFAULT_POLICY, load_policy
 from dagster_project.checks.report import read_dbt_tests, write_quality_report
 from dagster_project.checks.results import FAILED, PASSED, SIGNED_OFF, evaluate, store_evaluations
@@ -27,6 +26,7 @@ from dagster_project.publish.audit import (
     signoffs,
 )
 from dagster_project.settings import HomePaths
+from tests import checks_warehouse as T
 
 DEC = date(2023, 12, 1)
 NOV = date(2023, 11, 1)

@@ -1,4 +1,4 @@
-"""Small hand-made warehouses for the checks' tests (tests/test_checks_*.py).
+"""Small hand-made warehouses for the checks' tests (tests/test_checks_*.py); test code, not in the package.
 
 The real tables are built by the ingest stage and dbt; these builders create the same columns
 with a handful of rows so that each check family can be tested on exact, readable figures.
