@@ -47,9 +47,8 @@ bench: setup
 # Quality-gate evaluation (bench/gate_eval.py): for every council and every fault, run 6 clean months then the
 # 7th with the fault injected, through the real command line; checks (a) no clean month blocked and (b) >= 95 %
 # of fault x council pairs rejected or held with the published files unchanged; writes bench/gate_results.{md,json}
-# and fails if a target is missed. Not yet timed in full (6 councils x 7 months, 16 faults): estimated 35-60 minutes
-# on this 2-core machine from a tiny run on 2026-12-04 (scale 0.05: 19-26 s per clean month, 7-10 s per fault unit);
-# needs a few GB free under bench/gate_work/.
+# and fails if a target is missed. Took 27 minutes on this 2-core machine (2026-12-04: 6 councils x 7 months,
+# 16 faults; bench/gate_results.md); needs a few GB free under bench/gate_work/.
 .PHONY: gate-eval
 gate-eval: setup
 	$(BIN)/python bench/gate_eval.py
