@@ -262,7 +262,7 @@ def read_checks(home: Path, month: str, since: datetime) -> dict[str, Any]:
     import duckdb
 
     out: dict[str, Any] = {"run_id": None, "failed": [], "warn": [], "status_counts": {}, "dbt_failed": []}
-    db = home / "work" / "warehouse.duckdb"
+    db = home / "private" / "warehouse.duckdb"
     month_date = date(int(month[:4]), int(month[5:7]), 1)
     if db.exists():
         try:
@@ -298,7 +298,7 @@ def read_checks(home: Path, month: str, since: datetime) -> dict[str, Any]:
                 out["error"] = f"could not read quality.check_results: {exc}"
             finally:
                 con.close()
-    report = home / "work" / "runs" / month / "quality_report.csv"
+    report = home / "private" / "runs" / month / "quality_report.csv"
     if report.exists() and datetime.fromtimestamp(report.stat().st_mtime, UTC).replace(tzinfo=None) >= since:
         with report.open(newline="", encoding="utf-8") as f:
             for row in csv.DictReader(f):
@@ -873,7 +873,7 @@ def write_report(cfg: Config, meta: dict[str, Any], clean: dict, faults: dict, s
     L.append("* Only the command line is used: `csc-warehouse generate` and `csc-warehouse run --month`, "
              "one child process per command; exit 0 published, 2 rejected, 3 held, anything else a crash.")
     L.append("* Held months: the failed checks are the rows with status `failed` of the month's latest run in "
-             "`quality.check_results` of `<home>/work/warehouse.duckdb` (read-only, after the run), plus failing "
+             "`quality.check_results` of `<home>/private/warehouse.duckdb` (read-only, after the run), plus failing "
              "dbt tests from the run's `quality_report.csv`. Rejections: the run's own `FAILED -` message.")
     probes = {c: clean[c]["range_probe"] for c in cfg.councils if clean.get(c, {}).get("range_probe")}
     same = [c for c, pr in probes.items() if pr["last_month_identical"]]

@@ -255,7 +255,7 @@ def read_run(home: Path, month: str) -> dict:
         "dagster_events": len(records),
         "event_kinds": kinds,
     }
-    target = home / "work" / "dbt-target" / run.run_id[:8]
+    target = home / "private" / "dbt-target" / run.run_id[:8]
     out["dbt"] = read_dbt(target)
     return out
 

@@ -39,16 +39,26 @@ class HomePaths:
         return self.home / "dagster"
 
     @property
-    def work_dir(self) -> Path:
-        return self.home / "work"
+    def private_dir(self) -> Path:
+        """The private zone: readable by the service account only (docs/architecture.md, "Zones")."""
+        return self.home / "private"
+
+    @property
+    def key_file(self) -> Path:
+        """The pseudonymisation key made on first use when none is configured (0600)."""
+        return self.private_dir / "pseudonym.key"
+
+    def worklist(self, month: date) -> Path:
+        """The data-quality worklist of an extract month: every quarantined row with its raw values."""
+        return self.private_dir / "worklists" / f"{month.strftime(MONTH_FMT)}.csv"
 
     @property
     def work_db(self) -> Path:
-        return self.work_dir / "warehouse.duckdb"
+        return self.private_dir / "warehouse.duckdb"
 
     @property
     def dbt_target(self) -> Path:
-        return self.work_dir / "dbt-target"
+        return self.private_dir / "dbt-target"
 
     @property
     def published_dir(self) -> Path:
@@ -63,7 +73,7 @@ class HomePaths:
 
     def work_month_dir(self, month: date) -> Path:
         """Working outputs of a month's latest run (kept for blocked runs too)."""
-        return self.work_dir / "runs" / month.strftime(MONTH_FMT)
+        return self.private_dir / "runs" / month.strftime(MONTH_FMT)
 
 
 def home_from_env() -> Path:

@@ -94,7 +94,7 @@ def test_a_three_month_backfill_runs_one_ingest_per_month(tmp_path):
                                                       ssd_extract.partitions_def)
             assert set(status.values()) == {dg.AssetPartitionStatus.MATERIALIZED}
 
-    con = duckdb.connect(str(home / "work" / "warehouse.duckdb"), read_only=True)
+    con = duckdb.connect(str(home / "private" / "warehouse.duckdb"), read_only=True)
     try:
         loaded = con.execute("select strftime(extract_month, '%Y-%m'), count(distinct run_id) "
                              "from raw.load_log group by 1 order by 1").fetchall()

@@ -54,7 +54,7 @@ def _published_scorecard_2023(root) -> dict[str, dict[str, dict]]:
     generate(extracts, "2023-01", "2023-12", scale=1, seed=42)
     home = root / "home"
     paths = HomePaths(home)
-    paths.work_dir.mkdir(parents=True)
+    paths.private_dir.mkdir(parents=True)
     con = duckdb.connect(str(paths.work_db))
     try:
         for m in range(1, 12):

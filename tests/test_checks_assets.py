@@ -111,7 +111,7 @@ def test_a_check_that_cannot_run_fails_closed(tmp_path):
 @pytest.fixture
 def home(tmp_path):
     wh = WarehouseResource(home=str(tmp_path / "home"), extracts_dir=str(tmp_path))
-    wh.paths.work_dir.mkdir(parents=True)
+    wh.paths.private_dir.mkdir(parents=True)
     con = T.make_warehouse(wh.paths.work_db)
     T.build_consistent(con, DEC)
     con.close()

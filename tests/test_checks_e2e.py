@@ -109,7 +109,7 @@ def test_each_fault_is_stopped_and_nothing_published_moves(base, tmp_path, fault
     assert hashes(home / "published") == before
     assert not (home / "published" / FAULTY).exists()
     if code == 3:  # the gate's report of the blocked run stays in the working area
-        report = (home / "work" / "runs" / FAULTY / "quality_report.html").read_text()
+        report = (home / "private" / "runs" / FAULTY / "quality_report.html").read_text()
         assert re.search(patterns[0], report)
 
 
@@ -163,7 +163,7 @@ def test_a_held_month_publishes_once_signed_off(base, tmp_path):
     res = cli("run", "--extracts", extracts, "--home", home, "--month", FAULTY)
     assert res.returncode == 0, res.stdout + res.stderr
     assert (home / "published" / FAULTY / "scorecard.csv").exists()
-    con = duckdb.connect(str(home / "work" / "warehouse.duckdb"), read_only=True)
+    con = duckdb.connect(str(home / "private" / "warehouse.duckdb"), read_only=True)
     try:
         signed = con.execute("""select check_id, status from quality.check_results
                                 where month = '2023-03-01' and status = 'signed_off'

@@ -120,7 +120,7 @@ def test_warn_checks_need_no_signoff(tmp_path, held, monkeypatch):
 
 def test_cli_signoff_records_in_the_home_warehouse(tmp_path):
     paths = HomePaths(tmp_path / "home")
-    paths.work_dir.mkdir(parents=True)
+    paths.private_dir.mkdir(parents=True)
     con = T.make_warehouse(paths.work_db)
     T.build_consistent(con, DEC)
     T.fill_scorecard(con, DEC, {"rhi_accepted_pct": RHI})

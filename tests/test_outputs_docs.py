@@ -74,7 +74,7 @@ def test_docs_site_refuses_the_key(tmp_path):
 
 
 def test_the_working_warehouse_keeps_the_key_out_of_compiled_sql(published_home):  # noqa: F811
-    target = published_home.home / "work" / "dbt-target"
+    target = published_home.home / "private" / "dbt-target"
     compiled = [p for p in target.rglob("*.sql") if p.is_file()]
     assert len(compiled) > 20
     assert not [p for p in compiled if SECRET_KEY in p.read_text(encoding="utf-8")]

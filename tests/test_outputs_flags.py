@@ -32,7 +32,7 @@ SIGNER, REASON = "Pat Analyst", "Checked against the case files: a real rise aft
 def flagged(published_home, tmp_path_factory):  # noqa: F811
     root = tmp_path_factory.mktemp("flags")
     db = root / "work.duckdb"
-    shutil.copy(published_home.home / "work" / "warehouse.duckdb", db)
+    shutil.copy(published_home.home / "private" / "warehouse.duckdb", db)
     con = duckdb.connect(str(db))
     try:
         run_id = con.execute("select run_id from quality.check_results where month = ? "

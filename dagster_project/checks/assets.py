@@ -12,7 +12,7 @@ severity (blocks); ``hold`` -> failed with ERROR severity unless the month has a
 check id, then passed with the sign-off in its metadata; ``warn`` -> failed with WARN severity
 (shown, never blocks). Each Dagster check covers one family on one asset; its metadata carries
 every check id's figures. Every evaluation is also stored in ``quality.check_results`` and the
-run's quality report is (re)written into ``<home>/work/runs/<YYYY-MM>/``.
+run's quality report is (re)written into ``<home>/private/runs/<YYYY-MM>/``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Written into the published month folder when the month publishes (the publish step calls
 :func:`write_quality_report` on its staging folder) and into the working area
-``<home>/work/runs/<YYYY-MM>/`` for every run, blocked ones included (:func:`write_working_report`).
+``<home>/private/runs/<YYYY-MM>/`` for every run, blocked ones included (:func:`write_working_report`).
 
 It holds every flag with the figures behind it (each check's evaluation, sign-offs), the dbt
 tests that did not pass, row-level failures by rule and table (``raw.quarantine``; values of
@@ -297,7 +297,7 @@ def write_working_report(
     run_id: str,
     outcome: str | None = None,
 ) -> tuple[Path, Path]:
-    """The run's report in the working area (kept for blocked runs): <home>/work/runs/<YYYY-MM>/."""
+    """The run's report in the working area (kept for blocked runs): <home>/private/runs/<YYYY-MM>/."""
     return write_quality_report(
         con,
         month,

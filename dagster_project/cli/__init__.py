@@ -135,8 +135,8 @@ def run(
 
     paths = prepare_home(home, extracts)
     try:
-        with FileLock(str(paths.work_dir / ".run.lock"), timeout=1):
-            results = _run_months(months, paths.work_dir / "logs", public)
+        with FileLock(str(paths.private_dir / ".run.lock"), timeout=1):
+            results = _run_months(months, paths.private_dir / "logs", public)
     except Timeout:
         _fail(f"another run is using {paths.home}; runs that write a warehouse never overlap", 1)
     _summary(results, paths)

@@ -60,7 +60,7 @@ def prepare_home(home: Path, extracts: Path | None) -> HomePaths:
     """Create the home's folders and Dagster instance config, and point the process at them."""
     paths = HomePaths(home.resolve())
     paths.dagster_home.mkdir(parents=True, exist_ok=True)
-    paths.work_dir.mkdir(parents=True, exist_ok=True)
+    paths.private_dir.mkdir(parents=True, exist_ok=True)
     yaml = paths.dagster_home / "dagster.yaml"
     if not yaml.exists():
         yaml.write_text(DAGSTER_YAML.format(base_dir=paths.dagster_home / "history" / "runs"))

@@ -31,7 +31,7 @@ def record(home: Path, month: str, check_id: str, by: str, reason: str) -> SignO
     if not paths.work_db.exists():
         raise SignOffRefused(f"no working warehouse at {paths.work_db}: run the month first")
     try:
-        with FileLock(str(paths.work_dir / RUN_LOCK), timeout=1):
+        with FileLock(str(paths.private_dir / RUN_LOCK), timeout=1):
             con = duckdb.connect(str(paths.work_db))
             try:
                 return record_signoff(con, current_policy(), parse_month(month), check_id, by, reason)

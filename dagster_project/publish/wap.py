@@ -199,7 +199,7 @@ def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date,
 
     paths.published_dir.mkdir(parents=True, exist_ok=True)
     settle_publications(con, paths.published_dir)  # a run killed around its swap, before this one
-    staging_root = paths.work_dir / "publish-staging"
+    staging_root = paths.private_dir / "publish-staging"
     shutil.rmtree(staging_root, ignore_errors=True)  # leftovers of an interrupted run
     staging = staging_root / month.strftime(MONTH_FMT)
     staging.mkdir(parents=True)

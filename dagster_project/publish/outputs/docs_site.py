@@ -1,6 +1,6 @@
 """The dbt docs site published beside the analysts' warehouse: ``<home>/published/docs/``.
 
-The manifest is the one the month's ``dbt build`` wrote (``<home>/work/dbt-target/<run>/``): every
+The manifest is the one the month's ``dbt build`` wrote (``<home>/private/dbt-target/<run>/``): every
 model's description, column docs, lineage and the SQL it ran. The catalog (tables, columns,
 types, comments) is read from the *published copy* of the warehouse (in the staging area, before
 the swap), so it is exactly what analysts get; it is built by dbt's own catalog classes from the
