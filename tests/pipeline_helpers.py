@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 CLI = str(Path(sys.executable).parent / "csc-warehouse")
+TEST_KEY = "5f0c" * 16  # a pseudonymisation key for dbt builds outside the pipeline (64 hex characters)
 
 
 def cli(*args: str, env: dict | None = None, timeout: int = 1200) -> subprocess.CompletedProcess:

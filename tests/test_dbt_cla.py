@@ -26,6 +26,7 @@ import pytest
 
 from dagster_project.contract import TABLES
 from dagster_project.ingest.load import load_extract
+from tests.pipeline_helpers import TEST_KEY
 
 pytestmark = pytest.mark.xdist_group("dbt_cla")
 
@@ -370,7 +371,7 @@ def warehouse(tmp_path_factory) -> Path:
                 "select * from raw.quarantine").fetchall()
     finally:
         con.close()
-    env = {**os.environ, "CSC_WAREHOUSE_DB": str(db), "DBT_TARGET": "duckdb"}
+    env = {**os.environ, "CSC_WAREHOUSE_DB": str(db), "DBT_TARGET": "duckdb", "CSC_PSEUDONYM_KEY": TEST_KEY}
     for month in (JAN, FEB):
         res = subprocess.run(
             [DBT, "build", "--profiles-dir", ".", "--target-path", str(tmp / "target"),

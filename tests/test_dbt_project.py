@@ -31,6 +31,7 @@ import pytest
 
 from dagster_project.contract import TABLES
 from dagster_project.ingest.load import load_extract
+from tests.pipeline_helpers import TEST_KEY
 
 pytestmark = pytest.mark.xdist_group("dbt_project")
 
@@ -48,7 +49,7 @@ def run_dbt(args: list[str], target: Path, db: Path, month: str | None = None) -
            "--log-path", str(target / "logs")]
     if month:
         cmd += ["--vars", json.dumps({"extract_month": f"{month}-01"})]
-    env = {**os.environ, "CSC_WAREHOUSE_DB": str(db), "DBT_TARGET": "duckdb"}
+    env = {**os.environ, "CSC_WAREHOUSE_DB": str(db), "DBT_TARGET": "duckdb", "CSC_PSEUDONYM_KEY": TEST_KEY}
     result = subprocess.run(cmd, cwd=DBT_DIR, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     return result

@@ -8,7 +8,8 @@ port in a private data directory and stopped at the end. Then:
    loaded with the real ingest (``load_extract``) into a DuckDB warehouse;
 2. the dbt project is built there (target ``duckdb``) for the latest month;
 3. the raw layer (every table of schema ``raw``) and the pseudonymisation key table
-   (``private.pseudonym_key``, which the pipeline writes before dbt runs) are copied as they are
+   (``private.pseudonym_key``: on Postgres the key is a table of the target database; on DuckDB
+   dbt's connection holds it in memory, from ``$CSC_PSEUDONYM_KEY``) are copied as they are
    into Postgres (DuckDB writes CSV, Postgres ``COPY`` reads it: the loader lives here, not in
    the models);
 4. the same dbt project is built on Postgres (target ``postgres`` of dbt/profiles.yml, unchanged
@@ -40,6 +41,7 @@ import pytest
 
 from dagster_project.extracts.generator import generate
 from dagster_project.ingest.load import load_extract
+from tests.pipeline_helpers import TEST_KEY
 
 pytestmark = pytest.mark.xdist_group("postgres")
 
@@ -49,7 +51,6 @@ DBT = str(Path(sys.executable).parent / "dbt")
 MONTHS = (date(2023, 11, 1), date(2023, 12, 1))
 LATEST = MONTHS[-1]
 DATABASE = "csc_warehouse"
-DEMO_KEY = "csc-warehouse-demo-key"
 # what the scorecard publishes, per measure and month
 FIGURES = ("value", "numerator", "denominator", "availability")
 PG_TYPES = {"VARCHAR": "text", "DOUBLE": "double precision", "JSON": "json"}
@@ -157,11 +158,11 @@ def copy_schema(duck: duckdb.DuckDBPyConnection, pg, schema: str, scratch: Path)
 
 
 def write_pseudonym_key(duck: duckdb.DuckDBPyConnection) -> None:
-    """What the pipeline writes before dbt runs: the key the pseudonymise macro reads at run time
-    (dbt/macros/pseudonymise.sql), here the published demo key."""
+    """The key table the Postgres build reads at run time (dbt/macros/pseudonymise.sql), written here
+    to be copied to Postgres with the raw layer."""
     duck.execute("create schema if not exists private")
     duck.execute("create or replace table private.pseudonym_key (key varchar not null)")
-    duck.execute("insert into private.pseudonym_key values (?)", [DEMO_KEY])
+    duck.execute("insert into private.pseudonym_key values (?)", [TEST_KEY])
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,7 +217,7 @@ def builds(tmp_path_factory) -> Iterator[dict]:
         timings["generate + ingest"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        duck_env = {"DBT_TARGET": "duckdb", "CSC_WAREHOUSE_DB": str(db)}
+        duck_env = {"DBT_TARGET": "duckdb", "CSC_WAREHOUSE_DB": str(db), "CSC_PSEUDONYM_KEY": TEST_KEY}
         run_dbt(["build", "--exclude-resource-type", "unit_test"], work / "duckdb", duck_env)
         timings["dbt build duckdb"] = time.perf_counter() - t
 

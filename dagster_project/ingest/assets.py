@@ -13,7 +13,7 @@ from dagster_project.checks.gx_suites import warm_up_in_background
 from dagster_project.contract import TABLES, parse_month
 from dagster_project.ingest.load import ExtractRejected, LoadResult, load_extract
 from dagster_project.ingest.raw_schema import LOG_TABLES_DDL, RAW_SCHEMA
-from dagster_project.models.pseudonym import ensure_pseudonym_key
+from dagster_project.models.pseudonym import prepare_key
 from dagster_project.partitions import monthly_partitions
 from dagster_project.resources import WarehouseResource
 
@@ -70,8 +70,8 @@ def ssd_extract(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     warm_up_in_background()  # the raw checks' GX import overlaps the load (DuckDB work, no GIL)
     try:
         with warehouse.connect() as con:
+            prepare_key(con, warehouse.paths)  # stops here if the key is not the warehouse's
             result = load_extract(con, folder, month, run_id=context.run_id)
-            ensure_pseudonym_key(con)  # the dbt build reads it; it never enters compiled SQL
     except ExtractRejected as rejected:
         context.instance.add_run_tags(context.run_id, {REJECTED_TAG: "true"})
         raise dg.Failure(

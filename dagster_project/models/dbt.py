@@ -27,6 +27,7 @@ from dagster_dbt import (
 from filelock import FileLock
 from packaging import version
 
+from dagster_project.models.pseudonym import key_env
 from dagster_project.partitions import monthly_partitions
 from dagster_project.resources import WarehouseResource
 
@@ -146,6 +147,7 @@ def csc_dbt_models(
 ) -> Iterator[Any]:
     """Build staging, intermediate and marts for the extract month of this partition."""
     os.environ.update(dbt_build_env(context.partition_key, warehouse.paths.work_db))
+    os.environ.update(key_env(warehouse.paths))  # where dbt's key plugin reads the key (never the key)
     saved = warehouse.paths.dbt_target
     target = saved / context.run_id[:8]
     carry_partial_parse(saved, target)

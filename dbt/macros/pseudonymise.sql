@@ -3,37 +3,27 @@
     recovered by hashing guesses. NULL id gives NULL. Adapter-dispatched: add
     <adapter>__pseudonymise for a new engine.
 
-    The key is read AT RUN TIME from the one-row table private.pseudonym_key of the working
-    warehouse, which the pipeline writes from $CSC_PSEUDONYM_KEY before dbt runs (Python:
-    dagster_project.models.pseudonym.ensure_pseudonym_key). So the key is never part of
-    the compiled SQL (target/compiled, target/run, manifest.json, the published docs site), and
-    the private schema is never copied into the analysts' warehouse. A missing or empty key
-    table makes the model fail (DuckDB: error()), never hash with an empty key.
-
-    Fallback, only for `dbt build` / `dbt run` against a warehouse the pipeline has not prepared
-    (a bare dbt invocation): the key from $CSC_PSEUDONYM_KEY (default: the published demo key)
-    as a literal, with a warning - that compiled SQL then holds the key. -#}
+    The key is read AT RUN TIME from a one-row table that only the connection holds:
+    DuckDB: csc_key.pseudonym_key, an in-memory database the dbt-duckdb plugin
+    dagster_project.models.key_plugin attaches from $CSC_PSEUDONYM_KEY / $CSC_PSEUDONYM_KEY_FILE
+    (dagster_project/models/pseudonym.py). So the key is in no compiled SQL (target/compiled,
+    target/run, manifest.json, the published docs site) and in no warehouse file. There is no
+    default key: without one the table is empty and the model fails (error()), never hashing
+    with an empty key. PostgreSQL: the table private.pseudonym_key of the target database. -#}
 {% macro pseudonym_key_relation() -%}
+    {{ return(adapter.dispatch('pseudonym_key_relation', 'csc_warehouse')()) }}
+{%- endmacro %}
+
+{% macro default__pseudonym_key_relation() -%}
+    csc_key.pseudonym_key
+{%- endmacro %}
+
+{% macro postgres__pseudonym_key_relation() -%}
     private.pseudonym_key
 {%- endmacro %}
 
-{% macro pseudonym_key_literal() -%}
-    '{{ env_var("CSC_PSEUDONYM_KEY", "csc-warehouse-demo-key") | replace("'", "''") }}'
-{%- endmacro %}
-
 {% macro pseudonym_key_sql() -%}
-    {%- set key_from_table = '(select pseudonym_key.key from ' ~ pseudonym_key_relation() ~ ' as pseudonym_key)' -%}
-    {%- if execute and flags.WHICH in ('build', 'run') -%}
-        {%- set relation = adapter.get_relation(
-            database=target.database, schema='private', identifier='pseudonym_key') -%}
-        {%- if relation is none -%}
-            {%- do exceptions.warn('pseudonymise: ' ~ pseudonym_key_relation() ~ ' does not exist; the key is '
-                ~ 'written into the compiled SQL of ' ~ model.name ~ '. Run through the pipeline (it creates '
-                ~ 'the table) to keep the key out of compiled SQL.') -%}
-            {{- return(pseudonym_key_literal()) -}}
-        {%- endif -%}
-    {%- endif -%}
-    {{- return(key_from_table) -}}
+    (select pseudonym_key.key from {{ pseudonym_key_relation() }} as pseudonym_key)
 {%- endmacro %}
 
 {% macro pseudonymise(column) -%}
@@ -42,7 +32,8 @@
 
 {% macro default__pseudonymise(column) -%}
     case
-        when {{ pseudonym_key_sql() }} is null then error('pseudonymise: the pseudonymisation key is not set')
+        when {{ pseudonym_key_sql() }} is null
+            then error('pseudonymise: the pseudonymisation key is not set (CSC_PSEUDONYM_KEY or CSC_PSEUDONYM_KEY_FILE)')
         else sha256({{ pseudonym_key_sql() }} || '|' || {{ column }})
     end
 {%- endmacro %}

@@ -10,8 +10,8 @@ run; see bench/results.md.) The site is ``index.html`` (dbt's docs page with the
 catalog inlined, so it opens from the file system with no server), plus ``manifest.json`` and
 ``catalog.json`` for tools.
 
-Nothing secret or identifying goes in: the pseudonymisation key is read at run time from the
-working warehouse (dbt/macros/pseudonymise.sql), so compiled SQL never carries it, and
+Nothing secret or identifying goes in: the pseudonymisation key is read at run time from an
+in-memory table of dbt's connection (dbt/macros/pseudonymise.sql), so compiled SQL never carries it, and
 :func:`check_no_secret` refuses to publish a site in which the key appears; the manifest's
 usage-tracking id and environment are blanked. The docs describe data, they hold none: a dbt
 manifest has no table rows (only the hand-made fixtures of the dbt unit tests).
@@ -27,7 +27,6 @@ from types import SimpleNamespace
 
 import duckdb
 
-from dagster_project.models.pseudonym import DEMO_KEY, pseudonym_key
 from dagster_project.warehouse_sql import fetch_dicts
 
 DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
@@ -103,18 +102,13 @@ def _clean_manifest(manifest: dict) -> dict:
     return manifest
 
 
-def check_no_secret(folder: Path, key: str | None = None) -> None:
-    """Raise when the pseudonymisation key appears in any file of ``folder``.
-
-    The published demo key is allowed only as the default in the source of the macro that
-    reads the environment (it is public); it must not appear in any compiled SQL.
-    """
-    key = key if key is not None else pseudonym_key()
+def check_no_secret(folder: Path, key: str) -> None:
+    """Raise when the pseudonymisation key appears in any file of ``folder``."""
     for path in folder.rglob("*"):
         if not path.is_file():
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
-        if key != DEMO_KEY and key in text:
+        if key in text:
             raise DocsSiteError(f"the pseudonymisation key appears in {path.name}: "
                                 "not publishing the docs site")
         if path.name == "manifest.json":
@@ -124,9 +118,10 @@ def check_no_secret(folder: Path, key: str | None = None) -> None:
                     raise DocsSiteError(f"the pseudonymisation key is in the compiled SQL of {uid}")
 
 
-def write_docs_site(published_db: Path, dbt_target: Path, out_dir: Path) -> list[Path]:
+def write_docs_site(published_db: Path, dbt_target: Path, out_dir: Path, key: str) -> list[Path]:
     """Write the docs site for ``published_db`` into ``out_dir`` (a staging folder), from the
-    manifest the month's dbt build left in ``dbt_target``."""
+    manifest the month's dbt build left in ``dbt_target``; ``key``: the pseudonymisation key, which
+    must appear nowhere in it."""
     manifest_path = dbt_target / "manifest.json"
     if not manifest_path.exists():
         raise DocsSiteError(f"the dbt build left no manifest in {dbt_target}")
@@ -142,5 +137,5 @@ def write_docs_site(published_db: Path, dbt_target: Path, out_dir: Path) -> list
     (out_dir / "manifest.json").write_text(manifest_text, encoding="utf-8")
     (out_dir / "catalog.json").write_text(catalog_text, encoding="utf-8")
     (out_dir / "index.html").write_text(index, encoding="utf-8")
-    check_no_secret(out_dir)
+    check_no_secret(out_dir, key)
     return [out_dir / name for name in DOCS_FILES]
