@@ -4,7 +4,8 @@ Small-area demo extracts (scale 0.1, about a tenth of Bradford, so counts of 1 t
 occur) for June and July 2023, run through the CLI: June internal only, July with ``--public``,
 both with a non-default pseudonymisation key so the tests can look for it. The pipeline runs
 once per test session: the first worker to need it builds it under a file lock in the session's
-shared temporary folder, the others wait and reuse it (the tests only read it). The modules are
+shared temporary folder, the others wait and reuse it (the tests only read it): the fixture
+``published_home`` (tests/conftest.py). The modules are
 also marked with the xdist group ``outputs``.
 """
 
@@ -23,7 +24,7 @@ from tests.pipeline_helpers import generate, run
 
 FIRST, LAST = "2023-06", "2023-07"
 SCALE = 0.1
-SECRET_KEY = "t3st-Pseudonym-Key-7f9c2e"  # must appear in no published file or table
+SECRET_KEY = "t3st-Pseudonym-Key-7f9c2e" * 3  # 75 characters; must appear in no published file or table
 ENV = {"CSC_PSEUDONYM_KEY": SECRET_KEY, "COLUMNS": "250"}  # a wide summary table: one line per month
 XDIST_GROUP = pytest.mark.xdist_group("outputs")
 
@@ -57,8 +58,7 @@ def build_published_home(root: Path) -> PublishedHome:
     return PublishedHome(extracts, home, first.stderr, public.stderr)
 
 
-@pytest.fixture(scope="session")
-def published_home(tmp_path_factory: pytest.TempPathFactory) -> PublishedHome:
+def shared_published_home(tmp_path_factory: pytest.TempPathFactory) -> PublishedHome:
     """Built once per test session, shared by every xdist worker (a file lock, as xdist advises)."""
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # this session's, all workers
