@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.publish.outputs.docs_site import DOCS_FILES, DocsSiteError, check_no_secret
-from tests.outputs_pipeline import SECRET_KEY, XDIST_GROUP, published_home  # noqa: F401
+from tests.outputs_pipeline import SECRET_KEY, XDIST_GROUP
 
 pytestmark = XDIST_GROUP
 
@@ -26,7 +26,7 @@ def _tables(db: Path) -> dict[str, str | None]:
         con.close()
 
 
-def test_every_table_and_column_is_commented(published_home):  # noqa: F811
+def test_every_table_and_column_is_commented(published_home):
     con = duckdb.connect(str(published_home.warehouse), read_only=True)
     try:
         missing = con.execute("""select table_name, column_name from duckdb_columns()
@@ -39,7 +39,7 @@ def test_every_table_and_column_is_commented(published_home):  # noqa: F811
     assert tables == [] and missing == []
 
 
-def test_docs_site_beside_the_warehouse_describes_what_analysts_get(published_home):  # noqa: F811
+def test_docs_site_beside_the_warehouse_describes_what_analysts_get(published_home):
     docs = published_home.published / "docs"
     assert sorted(p.name for p in docs.iterdir()) == sorted(DOCS_FILES)
     catalog = json.loads((docs / "catalog.json").read_text(encoding="utf-8"))
@@ -50,7 +50,7 @@ def test_docs_site_beside_the_warehouse_describes_what_analysts_get(published_ho
     assert scorecard["description"] and scorecard["columns"]["availability"]["description"]
     assert manifest["metadata"]["user_id"] is None and manifest["metadata"]["env"] == {}
     child = manifest["nodes"]["model.csc_warehouse.dim_child"]["compiled_code"]
-    assert "private.pseudonym_key" in child  # the key is read at run time, never compiled in
+    assert "csc_key.pseudonym_key" in child  # the key is read at run time, never compiled in
     index = (docs / "index.html").read_text(encoding="utf-8")
     assert '"MANIFEST.JSON INLINE DATA"' not in index and '"fct_scorecard"' in index  # opens without a server
 
@@ -73,15 +73,15 @@ def test_docs_site_refuses_the_key(tmp_path):
         raise AssertionError("compiled SQL holding the demo key was accepted")
 
 
-def test_the_working_warehouse_keeps_the_key_out_of_compiled_sql(published_home):  # noqa: F811
+def test_the_working_warehouse_keeps_the_key_out_of_compiled_sql(published_home):
     target = published_home.home / "private" / "dbt-target"
     compiled = [p for p in target.rglob("*.sql") if p.is_file()]
     assert len(compiled) > 20
     assert not [p for p in compiled if SECRET_KEY in p.read_text(encoding="utf-8")]
-    assert any("private.pseudonym_key" in p.read_text(encoding="utf-8") for p in compiled)
+    assert any("csc_key.pseudonym_key" in p.read_text(encoding="utf-8") for p in compiled)
 
 
-def test_analysts_guide_examples_run_read_only(published_home):  # noqa: F811
+def test_analysts_guide_examples_run_read_only(published_home):
     readme = README_MD.read_text(encoding="utf-8")
     text = readme[readme.index("## For analysts"):]
     text = text[:text.index("\n## ", 3)]

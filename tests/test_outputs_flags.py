@@ -20,7 +20,7 @@ from dagster_project.checks.signoff import record_signoff
 from dagster_project.publish.audit import record_published_figures
 from dagster_project.publish.outputs import PublicationSettings, write_outputs
 from dagster_project.publish.outputs.workbook import TABLE_HEADER_ROW
-from tests.outputs_pipeline import XDIST_GROUP, published_home  # noqa: F401
+from tests.outputs_pipeline import XDIST_GROUP
 
 pytestmark = XDIST_GROUP
 
@@ -29,7 +29,7 @@ SIGNER, REASON = "Pat Analyst", "Checked against the case files: a real rise aft
 
 
 @pytest.fixture(scope="module")
-def flagged(published_home, tmp_path_factory):  # noqa: F811
+def flagged(published_home, tmp_path_factory):
     root = tmp_path_factory.mktemp("flags")
     db = root / "work.duckdb"
     shutil.copy(published_home.home / "private" / "warehouse.duckdb", db)

@@ -16,7 +16,7 @@ from markupsafe import escape
 
 from dagster_project.publish.outputs.html import chart_id, plotly_js
 from tests.chromium_helpers import Page, ensure_chromium
-from tests.outputs_pipeline import LAST, XDIST_GROUP, published_home  # noqa: F401
+from tests.outputs_pipeline import LAST, XDIST_GROUP
 
 pytestmark = XDIST_GROUP
 
@@ -65,7 +65,7 @@ def _render(chromium: str, page_file: Path, screenshot: Path) -> tuple[list[dict
 
 
 @pytest.mark.parametrize("variant", ["internal", "public"])
-def test_every_chart_is_drawn_and_nothing_leaves_the_page(chromium, published_home, variant):  # noqa: F811
+def test_every_chart_is_drawn_and_nothing_leaves_the_page(chromium, published_home, variant):
     folder = published_home.month_dir(LAST) / ("public" if variant == "public" else "")
     page_file = folder / "scorecard.html"
     shot = ARTIFACTS / ("scorecard.png" if variant == "internal" else "scorecard-public.png")
@@ -85,7 +85,7 @@ def test_every_chart_is_drawn_and_nothing_leaves_the_page(chromium, published_ho
     assert shot.stat().st_size > 50_000  # a real full-page picture
 
 
-def test_the_page_is_self_contained(published_home):  # noqa: F811
+def test_the_page_is_self_contained(published_home):
     for folder in (published_home.month_dir(LAST), published_home.month_dir(LAST) / "public"):
         html = (folder / "scorecard.html").read_text(encoding="utf-8")
         assert html.count(plotly_js()) == 1  # plotly.js inline, once
@@ -94,7 +94,7 @@ def test_the_page_is_self_contained(published_home):  # noqa: F811
         assert "http://" not in rest.replace("http://www.w3.org", "") and "https://" not in rest
 
 
-def test_the_page_shows_sections_polarity_and_definitions(published_home):  # noqa: F811
+def test_the_page_shows_sections_polarity_and_definitions(published_home):
     html = (published_home.month_dir(LAST) / "scorecard.html").read_text(encoding="utf-8")
     rest = html.replace(plotly_js(), "")
     con = duckdb.connect(str(published_home.warehouse), read_only=True)

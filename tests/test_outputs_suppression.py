@@ -24,7 +24,7 @@ from dagster_project.publish.outputs.suppression import (
     suppressed_quantities,
 )
 from dagster_project.publish.outputs.workbook import TABLE_HEADER_ROW
-from tests.outputs_pipeline import FIRST, LAST, XDIST_GROUP, published_home  # noqa: F401
+from tests.outputs_pipeline import FIRST, LAST, XDIST_GROUP
 
 pytestmark = XDIST_GROUP
 
@@ -137,13 +137,13 @@ def _small(text: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def csvs(published_home):  # noqa: F811
+def csvs(published_home):
     internal = _read_csv(published_home.month_dir(LAST) / "scorecard.csv")
     public = _read_csv(published_home.month_dir(LAST) / "public" / "scorecard.csv")
     return internal, public
 
 
-def test_public_variant_only_with_the_setting(published_home):  # noqa: F811
+def test_public_variant_only_with_the_setting(published_home):
     assert not (published_home.month_dir(FIRST) / "public").exists()  # run without --public
     files = sorted(p.name for p in (published_home.month_dir(LAST) / "public").iterdir())
     assert files == ["scorecard.csv", "scorecard.html", "scorecard.xlsx"]
@@ -191,7 +191,7 @@ def test_public_totals_do_not_reveal_suppressed_cells(csvs):
     assert checked > 50
 
 
-def test_public_workbook_and_page_carry_the_suppression(published_home, csvs):  # noqa: F811
+def test_public_workbook_and_page_carry_the_suppression(published_home, csvs):
     _, public = csvs
     folder = published_home.month_dir(LAST) / "public"
     wb = openpyxl.load_workbook(folder / "scorecard.xlsx")

@@ -18,7 +18,7 @@ from dagster_project.publish.outputs.workbook import (
     SHEETS,
     TABLE_HEADER_ROW,
 )
-from tests.outputs_pipeline import FIRST, LAST, XDIST_GROUP, published_home  # noqa: F401
+from tests.outputs_pipeline import FIRST, LAST, XDIST_GROUP
 
 pytestmark = XDIST_GROUP
 
@@ -56,17 +56,17 @@ def _measure_rows(ws) -> dict[str, list]:
 
 
 @pytest.fixture(scope="module")
-def workbook(published_home):  # noqa: F811
+def workbook(published_home):
     return openpyxl.load_workbook(published_home.month_dir(LAST) / "scorecard.xlsx")
 
 
-def test_every_published_month_has_a_workbook(published_home):  # noqa: F811
+def test_every_published_month_has_a_workbook(published_home):
     for month in (FIRST, LAST):
         assert (published_home.month_dir(month) / "scorecard.xlsx").is_file()
         assert (published_home.month_dir(month) / "scorecard.html").is_file()
 
 
-def test_sheets_and_headers(workbook, published_home):  # noqa: F811
+def test_sheets_and_headers(workbook, published_home):
     assert workbook.sheetnames == list(SHEETS)
     _, _, months = _mart(published_home)
     labels = [m.strftime("%b %y") for m in months]
@@ -80,7 +80,7 @@ def test_sheets_and_headers(workbook, published_home):  # noqa: F811
     assert "July 2023" in workbook["Scorecard"]["A1"].value
 
 
-def test_the_reports_table_matches_the_mart(workbook, published_home):  # noqa: F811
+def test_the_reports_table_matches_the_mart(workbook, published_home):
     figures, measures, months = _mart(published_home)
     for sheet, n in (("Scorecard", 6), ("Scorecard 12 months", 12)):
         rows = _measure_rows(workbook[sheet])
@@ -96,7 +96,7 @@ def test_the_reports_table_matches_the_mart(workbook, published_home):  # noqa: 
     assert sections == list(dict.fromkeys(m["section"] for m in measures.values()))
 
 
-def test_direction_of_travel_reads_against_polarity(workbook, published_home):  # noqa: F811
+def test_direction_of_travel_reads_against_polarity(workbook, published_home):
     figures, measures, months = _mart(published_home)
     rows = _measure_rows(workbook["Scorecard"])
     checked = 0
@@ -116,7 +116,7 @@ def test_direction_of_travel_reads_against_polarity(workbook, published_home):  
     assert checked > 15
 
 
-def test_numerators_and_denominators_sheet(workbook, published_home):  # noqa: F811
+def test_numerators_and_denominators_sheet(workbook, published_home):
     figures, measures, months = _mart(published_home)
     ws = workbook["Numerators and denominators"]
     rows = [r for r in ws.iter_rows(min_row=TABLE_HEADER_ROW + 1, values_only=True) if r[2]]
@@ -134,7 +134,7 @@ def test_numerators_and_denominators_sheet(workbook, published_home):  # noqa: F
     assert ws.auto_filter.ref.startswith(f"A{TABLE_HEADER_ROW}:")
 
 
-def test_definitions_come_from_the_catalogue(workbook, published_home):  # noqa: F811
+def test_definitions_come_from_the_catalogue(workbook, published_home):
     _, measures, _ = _mart(published_home)
     sheet = workbook["Definitions"]
     rows = {r[3]: r for r in sheet.iter_rows(min_row=TABLE_HEADER_ROW + 1, values_only=True)}
@@ -168,7 +168,7 @@ def test_formatted_for_printing(workbook):
     assert ws["A4"].font.bold and ws["A4"].fill.fgColor.rgb.endswith("1D3557")
 
 
-def test_cli_summary_table(published_home):  # noqa: F811
+def test_cli_summary_table(published_home):
     out = published_home.public_run_stderr
     assert "csc-warehouse run" in out
     for column in ("month", "outcome", "flags", "files / details"):

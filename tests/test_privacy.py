@@ -33,7 +33,7 @@ from openpyxl.writer.theme import theme_xml
 
 from dagster_project.publish.outputs.docs_site import _docs_index_template
 from dagster_project.publish.outputs.html import plotly_js
-from tests.outputs_pipeline import SECRET_KEY, XDIST_GROUP, published_home  # noqa: F401
+from tests.outputs_pipeline import SECRET_KEY, XDIST_GROUP
 
 pytestmark = XDIST_GROUP
 
@@ -85,7 +85,7 @@ def read_identifying(extracts: Path) -> Identifying:
 
 
 @pytest.fixture(scope="module")
-def identifying(published_home) -> Identifying:  # noqa: F811
+def identifying(published_home) -> Identifying:
     found = read_identifying(published_home.extracts)
     # the premise: the input is full of identifying values
     assert len(found.names) > 20 and len(found.upns) > 1000 and len(found.comments) > 5
@@ -149,7 +149,7 @@ def published_texts(published: Path) -> Iterator[tuple[str, str]]:
             yield rel, _strip_third_party(path, path.read_text(encoding="utf-8", errors="replace"))
 
 
-def test_published_warehouse_holds_marts_and_dimensions_only(published_home):  # noqa: F811
+def test_published_warehouse_holds_marts_and_dimensions_only(published_home):
     con = duckdb.connect(str(published_home.warehouse), read_only=True)
     try:
         tables = con.execute("select schema_name, table_name from duckdb_tables() "
@@ -166,7 +166,7 @@ def test_published_warehouse_holds_marts_and_dimensions_only(published_home):  #
         assert not re.search(r"raw|stg_|staging|quarantine|int_|pseudonym|load_log", name), name
 
 
-def test_published_warehouse_has_no_identifying_values(published_home, identifying):  # noqa: F811
+def test_published_warehouse_has_no_identifying_values(published_home, identifying):
     con = duckdb.connect(str(published_home.warehouse), read_only=True)
     problems: list[str] = []
     scanned = 0
@@ -191,7 +191,7 @@ def test_published_warehouse_has_no_identifying_values(published_home, identifyi
     assert problems == []
 
 
-def test_published_files_have_no_identifying_values(published_home, identifying):  # noqa: F811
+def test_published_files_have_no_identifying_values(published_home, identifying):
     published = published_home.published
     texts = list(published_texts(published))
     names = {w.split("!")[0] for w, _ in texts}
