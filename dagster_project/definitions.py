@@ -12,6 +12,7 @@ from dagster_project.models.dbt import csc_dbt_models, dbt_resource
 from dagster_project.partitions import monthly_partitions
 from dagster_project.publish.assets import published_scorecard
 from dagster_project.resources import WarehouseResource
+from dagster_project.settings import restrict_umask
 
 MONTHLY_JOB = "csc_monthly"
 
@@ -41,4 +42,5 @@ def build_definitions(warehouse: WarehouseResource) -> dg.Definitions:
     )
 
 
+restrict_umask()  # files a run makes are private; publish opens the published zone on purpose
 defs = build_definitions(WarehouseResource.from_env())

@@ -24,6 +24,32 @@ DUCKDB_MEMORY_LIMIT_ENV = "CSC_DUCKDB_MEMORY_LIMIT"
 DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
 
 
+PUBLISHED_GROUP_ENV = "CSC_PUBLISHED_GROUP"
+PRIVATE_UMASK = 0o077  # files 0600, folders 0700 unless opened to readers on purpose
+
+
+def restrict_umask() -> None:
+    """Everything a run creates is readable by the service account only (the private zone); the
+    publish step opens the published zone to its group explicitly (docs/architecture.md, "Zones")."""
+    os.umask(PRIVATE_UMASK)
+
+
+def published_group() -> int | None:
+    """The group that may read the published zone (``$CSC_PUBLISHED_GROUP``, a name or a number);
+    None: the service account's own group."""
+    name = os.environ.get(PUBLISHED_GROUP_ENV)
+    if not name:
+        return None
+    if name.isdigit():
+        return int(name)
+    import grp
+
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        raise ValueError(f"${PUBLISHED_GROUP_ENV}={name!r} is not a group on this machine") from None
+
+
 def duckdb_memory_limit() -> str:
     return os.environ.get(DUCKDB_MEMORY_LIMIT_ENV) or DEFAULT_DUCKDB_MEMORY_LIMIT
 
@@ -42,6 +68,11 @@ class HomePaths:
     def private_dir(self) -> Path:
         """The private zone: readable by the service account only (docs/architecture.md, "Zones")."""
         return self.home / "private"
+
+    @property
+    def run_lock(self) -> Path:
+        """Held by a run (and a sign-off or key rotation): runs on one home never overlap."""
+        return self.private_dir / ".run.lock"
 
     @property
     def key_file(self) -> Path:

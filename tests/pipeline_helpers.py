@@ -33,8 +33,12 @@ def run(extracts: Path, home: Path, *selection: str, env: dict | None = None) ->
 
 
 def published_hashes(home: Path) -> dict[str, str]:
-    """sha256 of every file under <home>/published (the bytes analysts and committees see)."""
-    root = home / "published"
+    """sha256 of every file readers see under <home>/published (the current publication, through
+    the stable paths), keyed by its path relative to published/: the bytes analysts and committees see."""
+    current = home / "published" / "current"
+    if not current.exists():
+        return {}
+    root = current.resolve()
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
 

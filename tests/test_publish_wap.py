@@ -1,10 +1,13 @@
-"""Write-audit-publish: killed runs change nothing published; analysts read throughout a run."""
+"""Write-audit-publish: killed runs change nothing published; analysts read throughout a run; a kill
+at every step of publication leaves the old publication or the new one, never a mix; a second run
+on the same home is refused with its own exit code."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -73,9 +76,9 @@ def test_killed_runs_leave_published_files_untouched_and_the_next_run_completes(
     assert published_hashes(home) == before
     assert _read_published(home) > 0
 
-    # killed after every check passed, just before the publish swap
-    proc = _start(extracts, home, "2023-07", env={"CSC_FAILPOINT": "before_publish_swap"})
-    seen = _kill_when(proc, "failpoint before_publish_swap")
+    # killed after every check passed, just before the publication is made current
+    proc = _start(extracts, home, "2023-07", env={"CSC_FAILPOINT": "before_commit"})
+    seen = _kill_when(proc, "failpoint before_commit")
     assert any("publish: started" in line for line in seen)
     assert published_hashes(home) == before
     assert _read_published(home) > 0
@@ -117,35 +120,145 @@ def test_analysts_read_the_published_warehouse_throughout_a_run(published_once, 
     assert _read_published(home) > 0
 
 
-def _month_folder(path: Path, text: str) -> Path:
-    path.mkdir(parents=True)
-    (path / "scorecard.csv").write_text(text)
-    return path
+def test_a_second_run_on_the_same_home_is_refused_with_its_own_exit_code(published_once, tmp_path):
+    extracts, base = published_once
+    home = copy_home(base, tmp_path / "home")
+    before = published_hashes(home)
+    first = _start(extracts, home, "2023-07", env={"CSC_FAILPOINT": "before_commit"})
+    for line in first.stderr:  # the first run holds the home, paused, until it is killed
+        if "failpoint before_commit" in line:
+            break
+    second = run(extracts, home, "--month", "2023-07")
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    assert second.returncode == 75, second.stderr
+    assert "another run is using" in second.stderr and "Traceback" not in second.stderr
+    assert published_hashes(home) == before
 
 
-def test_a_month_folder_is_replaced_by_one_atomic_exchange(tmp_path, monkeypatch):
-    final = _month_folder(tmp_path / "published" / "2023-07", "old")
-    staged = _month_folder(tmp_path / "staging" / "2023-07", "new")
-    renames: list[tuple] = []
-    monkeypatch.setattr(wap.os, "replace", lambda *a: renames.append(a))  # the fallback must not run
-    wap._swap_dir(staged, final, tmp_path / "staging")
-    assert (final / "scorecard.csv").read_text() == "new"
-    assert not staged.exists()  # it held the old folder after the exchange, then was removed
-    assert renames == []
+# --------------------------------------------------------------------------------------------
+# a kill at every step of publication (fault-injection points in wap.publish_month)
+
+PUBLISH = """
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.publish.wap import publish_month
+from dagster_project.settings import HomePaths
+
+paths = HomePaths(Path(sys.argv[1]))
+con = duckdb.connect(str(paths.work_db))
+publish_month(con, paths, date(2023, 7, 1), sys.argv[2])
+con.close()
+"""
 
 
-def test_without_an_exchange_the_folder_is_replaced_by_two_renames(tmp_path, monkeypatch):
-    final = _month_folder(tmp_path / "published" / "2023-07", "old")
-    staged = _month_folder(tmp_path / "staging" / "2023-07", "new")
-    monkeypatch.setattr(wap, "exchange_paths", lambda a, b: False)
-    wap._swap_dir(staged, final, tmp_path / "staging")
-    assert (final / "scorecard.csv").read_text() == "new"
-    assert not staged.exists() and not (tmp_path / "staging" / "old-2023-07").exists()
+def _publish(home: Path, run_id: str, failpoint: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CSC_FAILPOINT": failpoint or "", "CSC_FAILPOINT_ACTION": "kill"}
+    return subprocess.run([sys.executable, "-c", PUBLISH, str(home), run_id], env=env, capture_output=True,
+                          text=True, timeout=600)
 
 
-def test_a_first_publication_is_a_rename(tmp_path):
-    staged = _month_folder(tmp_path / "staging" / "2023-07", "new")
-    final = tmp_path / "published" / "2023-07"
-    final.parent.mkdir()
-    wap._swap_dir(staged, final, tmp_path / "staging")
-    assert (final / "scorecard.csv").read_text() == "new"
+def _newest_month(warehouse: Path) -> str:
+    con = duckdb.connect(str(warehouse.resolve()), read_only=True)
+    try:
+        return str(con.execute("select max(extract_month) from fct_scorecard").fetchone()[0])[:7]
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def ready_to_publish(published_once, tmp_path_factory) -> tuple[Path, str]:
+    """A home whose 2023-07 run built and passed every check, then was killed in its publication
+    (so the working warehouse holds 2023-07 ready to publish); and that run's id."""
+    extracts, base = published_once
+    home = copy_home(base, tmp_path_factory.mktemp("ready") / "home")
+    killed = run(extracts, home, "--month", "2023-07",
+                 env={"CSC_FAILPOINT": "month_files_written", "CSC_FAILPOINT_ACTION": "kill"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    con = duckdb.connect(str(home / "private" / "warehouse.duckdb"), read_only=True)
+    try:
+        run_id = con.execute("select run_id from quality.check_results where month = '2023-07-01' "
+                             "order by checked_at desc limit 1").fetchone()[0]
+    finally:
+        con.close()
+    return home, run_id
+
+
+@pytest.mark.parametrize("point", wap.FAILPOINTS)
+def test_a_kill_at_any_step_of_publication_leaves_the_old_or_the_new_publication(ready_to_publish, point,
+                                                                                  tmp_path):
+    base, run_id = ready_to_publish
+    home = copy_home(base, tmp_path / "home")
+    published = home / "published"
+    before = published_hashes(home)
+    assert "2023-06/scorecard.csv" in before and not any(k.startswith("2023-07/") for k in before)
+
+    killed = _publish(home, run_id, point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert f"failpoint {point}: kill" in killed.stderr
+    seen = published_hashes(home)
+    if point == "committed":  # the commit happened: all of the new publication, nothing of the old missing
+        assert {k: v for k, v in seen.items() if k.startswith("2023-06/")} == \
+               {k: v for k, v in before.items() if k.startswith("2023-06/")}
+        assert (published / "2023-07" / "scorecard.csv").exists()
+        assert _newest_month(published / "warehouse.duckdb") == "2023-07"
+    else:  # readers see exactly the old publication
+        assert seen == before
+        assert not (published / "2023-07").exists()
+        assert _newest_month(published / "warehouse.duckdb") == "2023-06"
+
+    again = _publish(home, run_id)
+    assert again.returncode == 0, again.stderr[-3000:]
+    after = published_hashes(home)
+    assert {k for k in after if k.startswith("2023-07/")} >= {"2023-07/scorecard.csv", "2023-07/scorecard.xlsx",
+                                                             "2023-07/publication.json"}
+    assert {k: v for k, v in after.items() if k.startswith("2023-06/")} == \
+           {k: v for k, v in before.items() if k.startswith("2023-06/")}
+    assert _newest_month(published / "warehouse.duckdb") == "2023-07"
+    assert len(list((published / "versions").iterdir())) <= 2  # the unfinished one is gone
+    con = duckdb.connect(str(home / "private" / "warehouse.duckdb"), read_only=True)
+    try:  # the audit trail agrees with what was published: no figure of an unpublished run
+        assert con.execute("select count(*) from audit.published_figures where run_id not in "
+                           "(select run_id from audit.publications)").fetchone()[0] == 0
+        assert con.execute("select count(*) from audit.publications where month = '2023-07-01'").fetchone()[0] >= 1
+    finally:
+        con.close()
+
+
+def test_a_reader_that_reconnects_sees_the_new_month_while_an_old_connection_stays_open(ready_to_publish,
+                                                                                         tmp_path):
+    base, run_id = ready_to_publish
+    home = copy_home(base, tmp_path / "home")
+    link = home / "published" / "warehouse.duckdb"
+    held = duckdb.connect(os.path.realpath(link), read_only=True)  # as docs/analysts.md says
+    try:
+        assert held.execute("select max(extract_month) from fct_scorecard").fetchone()[0].isoformat()[:7] == "2023-06"
+        assert _publish(home, run_id).returncode == 0
+        fresh = duckdb.connect(os.path.realpath(link), read_only=True)
+        try:
+            assert fresh.execute("select max(extract_month) from fct_scorecard").fetchone()[0].isoformat()[:7] \
+                == "2023-07"
+        finally:
+            fresh.close()
+        # the old connection keeps its snapshot: the previous version is kept for it
+        assert held.execute("select max(extract_month) from fct_scorecard").fetchone()[0].isoformat()[:7] == "2023-06"
+    finally:
+        held.close()
+
+
+def test_the_published_zone_is_readable_by_its_group_only(ready_to_publish, tmp_path):
+    base, run_id = ready_to_publish
+    home = copy_home(base, tmp_path / "home")
+    env_group = {"CSC_PUBLISHED_GROUP": str(os.getgid())}
+    result = subprocess.run([sys.executable, "-c", PUBLISH, str(home), run_id], env={**os.environ, **env_group},
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    current = (home / "published" / "current").resolve()
+    for path in [current, *current.rglob("*")]:
+        mode = path.stat().st_mode & 0o777
+        assert mode == (0o750 if path.is_dir() else 0o640), (path, oct(mode))
+        assert path.stat().st_gid == os.getgid()

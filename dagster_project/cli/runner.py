@@ -57,18 +57,81 @@ class MonthResult:
 
 
 def prepare_home(home: Path, extracts: Path | None) -> HomePaths:
-    """Create the home's folders and Dagster instance config, and point the process at them."""
+    """Create the home's folders and Dagster instance config, and point the process at them.
+
+    The home is 0750 (its group reaches the published zone), the private zone and the Dagster
+    instance (whose event log holds run messages) 0700: readable by the service account only,
+    whatever an earlier version or another tool left (docs/architecture.md, "Zones")."""
     paths = HomePaths(home.resolve())
-    paths.dagster_home.mkdir(parents=True, exist_ok=True)
-    paths.private_dir.mkdir(parents=True, exist_ok=True)
+    for folder, mode in ((paths.home, 0o750), (paths.dagster_home, 0o700), (paths.private_dir, 0o700)):
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, mode)
     yaml = paths.dagster_home / "dagster.yaml"
-    if not yaml.exists():
-        yaml.write_text(DAGSTER_YAML.format(base_dir=paths.dagster_home / "history" / "runs"))
+    config = DAGSTER_YAML.format(base_dir=paths.dagster_home / "history" / "runs")
+    if not yaml.exists() or yaml.read_text() != config:  # a moved or copied home logs into itself
+        yaml.write_text(config)
     os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
     os.environ[HOME_ENV] = str(paths.home)
     if extracts is not None:
         os.environ[EXTRACTS_ENV] = str(extracts.resolve())
     return paths
+
+
+def check_key(paths: HomePaths) -> None:
+    """The home's key must be usable and the working warehouse's (recorded on first use); raises
+    :class:`~dagster_project.models.pseudonym.PseudonymKeyError` with a message for the person."""
+    import duckdb
+
+    from dagster_project.models.pseudonym import prepare_key
+
+    con = duckdb.connect(str(paths.work_db))
+    try:
+        prepare_key(con, paths)
+    finally:
+        con.close()
+
+
+@dataclass(frozen=True)
+class Rotated:
+    old: str | None  # fingerprints
+    new: str
+    source: str
+    month: str | None  # the latest published month, to run again under the new key
+
+
+def rotate(paths: HomePaths) -> Rotated:
+    """Make a new key the warehouse's (module ``dagster_project.models.pseudonym``): the configured
+    one, else a new random key in the home's key file. Idempotent after an interruption: a key
+    file already newer than the warehouse's fingerprint is adopted, not replaced again."""
+    import duckdb
+
+    from dagster_project.models.pseudonym import (
+        PseudonymKeyError,
+        configured_key,
+        home_key,
+        record_fingerprint,
+        warehouse_fingerprint,
+        write_new_key,
+    )
+    from dagster_project.publish.wap import latest_published_month
+
+    con = duckdb.connect(str(paths.work_db))
+    try:
+        recorded = warehouse_fingerprint(con)
+        configured = configured_key()
+        if configured is not None:
+            if configured.fingerprint == recorded:
+                raise PseudonymKeyError(f"the key from {configured.source} is already this warehouse's key: "
+                                        "configure the new key there first, then rotate")
+            new = configured
+        elif paths.key_file.exists() and home_key(paths).fingerprint != recorded:
+            new = home_key(paths)  # a rotation interrupted after it wrote the key
+        else:
+            new = write_new_key(paths.key_file)
+        record_fingerprint(con, new)
+    finally:
+        con.close()
+    return Rotated(recorded, new.fingerprint, new.source, latest_published_month(paths))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -176,10 +239,7 @@ def flag_counts(paths: HomePaths, results: list[MonthResult]) -> dict[str, dict[
     run_ids = [r.run_id for r in results if r.run_id]
     if not run_ids or not paths.work_db.exists():
         return {}
-    try:
-        con = duckdb.connect(str(paths.work_db), read_only=True)
-    except duckdb.Error:
-        return {}
+    con = duckdb.connect(str(paths.work_db), read_only=True)  # the runs have finished: nothing holds it
     try:
         if not con.execute("select count(*) from duckdb_tables() where schema_name = 'quality' "
                            "and table_name = 'check_results'").fetchone()[0]:

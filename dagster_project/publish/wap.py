@@ -1,27 +1,42 @@
 """Write-audit-publish: the only code that touches ``<home>/published``.
 
-Runs build and check the *working* warehouse. Publishing a month then
-1. writes the month's files into a private staging folder in the working area (same filesystem
-   as ``published/``, so nothing half-written ever appears under ``published/``),
-2. copies the marts and dimensions (never raw, staging or quarantine tables) into a new DuckDB
-   file there, with their table and column comments,
-3. swaps both into place: the warehouse file with ``os.replace``, each folder by an atomic
-   exchange with the folder it replaces (Linux ``renameat2``; two renames elsewhere).
-The month's files are the scorecard CSV, workbook and page (and, with the ``public`` setting, the
-suppressed variant under ``public/``: ``dagster_project.publish.outputs``); the dbt docs site of the
-published copy is staged and swapped beside the warehouse (``published/docs/``).
-A run that fails or is killed before step 3 leaves every published file as it was; analysts
-reading ``published/warehouse.duckdb`` keep their open snapshot and see the new one on reconnect.
-No run ever opens the published warehouse.
+Runs build and check the *working* warehouse (the private zone). Publishing a month writes a new
+**version** of the whole published zone and makes it current in one step:
+
+```
+published/current -> versions/000042      the commit point: one atomic rename of a symbolic link
+published/versions/000042/                every file of this publication
+    warehouse.duckdb  docs/  2023-03/  2023-04/ ...
+published/warehouse.duckdb -> current/warehouse.duckdb    the stable paths readers use
+published/docs -> current/docs
+published/<YYYY-MM> -> current/<YYYY-MM>
+```
+
+1. the month's files (scorecard CSV, workbook, page, quality report, ``publication.json``; with
+   the ``public`` setting the suppressed variant under ``public/``) are written into the new
+   version; the other months' files are hard links to the current version's (published files
+   never change, so sharing them is safe and costs no space);
+2. the analysts' warehouse is a *new file* (the marts and dimensions copied from the working
+   warehouse, never raw, staging or quarantine) with its docs site, or a hard link to the current
+   one when an older month is re-published;
+3. the version is made readable by the published zone's group (:func:`open_to_readers`), the
+   stable links are made, and ``current`` is switched to it by renaming a new link over it.
+
+Before step 3 nothing a reader can see has changed; after it, everything has. A run killed at any
+step leaves the published zone at the old version or the new one, never a mix (``CSC_FAILPOINT``
+names the steps; tests/test_publish_wap.py kills a run at each). The next publication removes
+versions older than the previous one: on Linux a reader that still has an old file open keeps
+reading it. Because each publication's warehouse is a new file, a process that reconnects (to the
+resolved path: docs/analysts.md) sees the new month even if it still holds a connection to the old
+one. No run ever opens the published warehouse for writing.
 """
 
 from __future__ import annotations
 
-import ctypes
-import errno
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -30,7 +45,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.settings import MONTH_FMT, HomePaths
+from dagster_project.settings import MONTH_FMT, HomePaths, published_group
 from dagster_project.warehouse_sql import transaction
 
 PUBLISHED_SCHEMA = "main"  # where dbt builds the marts and dimensions
@@ -125,68 +140,133 @@ def write_scorecard_csv(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     )
 
 
-def latest_published_month(paths: HomePaths) -> str | None:
-    if not paths.published_dir.exists():
-        return None
-    months = [p.name for p in paths.published_dir.iterdir() if p.is_dir() and len(p.name) == 7 and p.name[4] == "-"]
-    return max(months, default=None)
+CURRENT = "current"
+VERSIONS = "versions"
+WAREHOUSE = "warehouse.duckdb"
+DOCS = "docs"
+FAILPOINTS = ("month_files_written", "other_months_linked", "warehouse_built", "version_complete",
+              "links_made", "before_commit", "committed")
 
 
 def failpoint(name: str) -> None:
-    """Pause here when ``$CSC_FAILPOINT`` names this point: lets tests kill a run at a known instant."""
-    if os.environ.get("CSC_FAILPOINT") == name:
-        print(f"failpoint {name}: pausing", file=sys.stderr, flush=True)
-        time.sleep(float(os.environ.get("CSC_FAILPOINT_SECONDS", "60")))
-
-
-_AT_FDCWD = -100
-_RENAME_EXCHANGE = 2
-
-
-def exchange_paths(a: Path, b: Path) -> bool:
-    """Swap two existing paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``).
-
-    Returns False where the C library or the file system has no such call; raises OSError for
-    any other failure."""
-    try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    renameat2.restype = ctypes.c_int
-    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-        return False
-    raise OSError(err, os.strerror(err), str(a), None, str(b))
-
-
-def _swap_dir(staged: Path, final: Path, trash: Path) -> None:
-    """Put ``staged`` at ``final`` and remove the folder it replaces.
-
-    An existing ``final`` is exchanged with ``staged`` in one atomic step, so readers see the old
-    folder or the new one and never neither. Where the file system cannot exchange, the old
-    folder is moved aside (to ``trash``) and the new one renamed in: a kill between the two
-    renames leaves ``final`` absent (never half-written) until the next run."""
-    if final.exists() and exchange_paths(staged, final):
-        shutil.rmtree(staged, ignore_errors=True)  # now the old folder
+    """Fault injection for tests: when ``$CSC_FAILPOINT`` names this point, the process pauses
+    (``$CSC_FAILPOINT_SECONDS``, default 60) or, with ``$CSC_FAILPOINT_ACTION=kill``, kills itself
+    with SIGKILL here (no clean-up of any kind runs, as with a power cut or the OOM killer)."""
+    if os.environ.get("CSC_FAILPOINT") != name:
         return
-    old = trash / f"old-{final.name}"
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(staged, final)
-    shutil.rmtree(old, ignore_errors=True)
+    print(f"failpoint {name}: {os.environ.get('CSC_FAILPOINT_ACTION', 'pausing')}", file=sys.stderr, flush=True)
+    if os.environ.get("CSC_FAILPOINT_ACTION") == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(float(os.environ.get("CSC_FAILPOINT_SECONDS", "60")))
+
+
+def current_version(paths: HomePaths) -> Path | None:
+    """The version folder readers see now (None before the first publication)."""
+    link = paths.published_dir / CURRENT
+    return link.resolve() if link.is_symlink() else None
+
+
+def published_months(paths: HomePaths) -> list[str]:
+    """The months of the current publication, oldest first."""
+    version = current_version(paths)
+    if version is None:
+        return []
+    return sorted(p.name for p in version.iterdir() if p.is_dir() and len(p.name) == 7 and p.name[4] == "-")
+
+
+def latest_published_month(paths: HomePaths) -> str | None:
+    return max(published_months(paths), default=None)
+
+
+def _next_version(versions: Path) -> Path:
+    numbers = [int(p.name) for p in versions.iterdir() if p.name.isdigit()] if versions.exists() else []
+    return versions / f"{max(numbers, default=0) + 1:06d}"
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """``target`` becomes a copy of ``source`` made of hard links (published files never change)."""
+    shutil.copytree(source, target, copy_function=os.link)
+
+
+def _symlink(target: str, link: Path) -> None:
+    """Make ``link`` point at ``target`` (relative), replacing any link there in one rename."""
+    tmp = link.with_name(f".{link.name}.new")
+    tmp.unlink(missing_ok=True)
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _grant(path: Path | str, mode: int, gid: int | None) -> None:
+    os.chmod(path, mode)
+    if gid is not None:
+        os.chown(path, -1, gid)
+
+
+def open_to_readers(root: Path) -> None:
+    """Folders 0750 and files 0640 from ``root`` down, group-owned by the published zone's group
+    (``$CSC_PUBLISHED_GROUP``; default: the service account's own group): readable by that group,
+    by nobody else."""
+    gid = published_group()
+    _grant(root, 0o750, gid)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            _grant(os.path.join(folder, name), 0o750, gid)
+        for name in files:
+            _grant(os.path.join(folder, name), 0o640, gid)
+
+
+def _adopt_unversioned(paths: HomePaths) -> None:
+    """A home published before versions existed (month folders, warehouse and docs directly under
+    ``published/``) becomes version 000000, made current; the stable paths stay the same."""
+    published = paths.published_dir
+    legacy = [p for p in published.iterdir() if not p.is_symlink() and p.name not in (CURRENT, VERSIONS)
+              and (p.name in (WAREHOUSE, DOCS) or (len(p.name) == 7 and p.name[4] == "-"))]
+    if not legacy or (published / CURRENT).is_symlink():
+        return
+    version = published / VERSIONS / "000000"
+    version.mkdir(parents=True, exist_ok=True)
+    for path in legacy:
+        os.replace(path, version / path.name)
+    _symlink(f"{VERSIONS}/{version.name}", published / CURRENT)
+    for path in legacy:
+        _symlink(f"{CURRENT}/{path.name}", published / path.name)
+
+
+def remove_old_versions(paths: HomePaths, keep_previous: bool = True) -> list[str]:
+    """Delete versions that are neither current nor (with ``keep_previous``) the one before it,
+    and any unfinished version a killed run left. Returns the names removed."""
+    versions = paths.published_dir / VERSIONS
+    current = current_version(paths)
+    if current is None or not versions.exists():
+        return []
+    numbered = sorted((p for p in versions.iterdir() if p.name.isdigit()), key=lambda p: p.name)
+    keep = {current.name}
+    older = [p.name for p in numbered if p.name < current.name]
+    if keep_previous and older:
+        keep.add(older[-1])
+    removed = [p.name for p in numbered if p.name not in keep]
+    for name in removed:
+        shutil.rmtree(versions / name)
+    return removed
 
 
 def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date, run_id: str,
                   *, public: bool = False) -> Published:
-    """Publish ``month`` from the working warehouse ``con`` (which the caller holds open).
+    """Publish ``month`` from the working warehouse ``con`` (which the caller holds open) as a new
+    version of the published zone, made current in one atomic step (module docstring).
 
     ``public``: also write the suppressed public variant under ``<YYYY-MM>/public/``.
     """
     from dagster_project.checks.report import dbt_run_results_path, write_quality_report
+    from dagster_project.models.pseudonym import home_key
     from dagster_project.publish.audit import (
         PUBLICATION_MARKER,
         confirm_publication,
@@ -197,37 +277,63 @@ def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date,
     from dagster_project.publish.outputs import PublicationSettings, write_outputs
     from dagster_project.publish.outputs.docs_site import write_docs_site
 
-    paths.published_dir.mkdir(parents=True, exist_ok=True)
-    settle_publications(con, paths.published_dir)  # a run killed around its swap, before this one
-    staging_root = paths.private_dir / "publish-staging"
-    shutil.rmtree(staging_root, ignore_errors=True)  # leftovers of an interrupted run
-    staging = staging_root / month.strftime(MONTH_FMT)
-    staging.mkdir(parents=True)
-    published_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    # audit: the figures this run publishes (confirmed after the swap, settled if it never happens)
-    record_published_figures(con, month, run_id, published_at)
-    write_scorecard_csv(con, staging / "scorecard.csv")
-    dbt_results = dbt_run_results_path(paths, run_id)
-    write_outputs(con, staging, month, run_id, PublicationSettings(public=public), dbt_run_results=dbt_results)
-    write_quality_report(con, month, run_id, staging, dbt_run_results=dbt_results, outcome="published")
-    (staging / PUBLICATION_MARKER).write_text(
-        json.dumps(publication_marker(month, run_id, published_at), indent=2) + "\n", encoding="utf-8")
-
+    published = paths.published_dir
+    (published / VERSIONS).mkdir(parents=True, exist_ok=True)
+    for folder in (published, published / VERSIONS):
+        _grant(folder, 0o750, published_group())
+    _adopt_unversioned(paths)
+    settle_publications(con, published)  # a run killed around its commit, before this one
+    remove_old_versions(paths)  # and the unfinished version it left
+    current = current_version(paths)
+    version = _next_version(published / VERSIONS)
+    version.mkdir(parents=True)
     key = month.strftime(MONTH_FMT)
+    month_dir = version / key
+
+    month_dir.mkdir()
+    published_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    # audit: the figures this run publishes (confirmed after the commit, settled if it never happens)
+    record_published_figures(con, month, run_id, published_at)
+    write_scorecard_csv(con, month_dir / "scorecard.csv")
+    dbt_results = dbt_run_results_path(paths, run_id)
+    write_outputs(con, month_dir, month, run_id, PublicationSettings(public=public), dbt_run_results=dbt_results)
+    write_quality_report(con, month, run_id, month_dir, dbt_run_results=dbt_results, outcome="published")
+    (month_dir / PUBLICATION_MARKER).write_text(
+        json.dumps(publication_marker(month, run_id, published_at), indent=2) + "\n", encoding="utf-8")
+    failpoint("month_files_written")
+
+    if current is not None:
+        for other in current.iterdir():
+            if other.is_dir() and other.name not in (key, DOCS):
+                _link_tree(other, version / other.name)
+    failpoint("other_months_linked")
+
     latest = latest_published_month(paths)
     replace_warehouse = latest is None or key >= latest
     tables: list[str] = []
-    tmp_db = staging_root / "warehouse.duckdb"
     if replace_warehouse:
-        tables = build_published_copy(con, tmp_db, (month, run_id, published_at))
-        write_docs_site(tmp_db, dbt_results.parent, staging_root / "docs")
+        tables = build_published_copy(con, version / WAREHOUSE, (month, run_id, published_at))
+        write_docs_site(version / WAREHOUSE, dbt_results.parent, version / DOCS, home_key(paths).value)
+    else:  # an older month re-published: the analysts' warehouse stays the newest month's
+        os.link(current / WAREHOUSE, version / WAREHOUSE)
+        _link_tree(current / DOCS, version / DOCS)
+    failpoint("warehouse_built")
 
-    failpoint("before_publish_swap")
-    # the publish instant: each swap is atomic
-    _swap_dir(staging, paths.published_month_dir(month), staging_root)
-    if replace_warehouse:
-        os.replace(tmp_db, paths.published_db)
-        _swap_dir(staging_root / "docs", paths.published_dir / "docs", staging_root)
+    open_to_readers(version)
+    _fsync_dir(version)
+    failpoint("version_complete")
+
+    for name in (WAREHOUSE, DOCS, key):  # stable paths; dangling (as if absent) until the commit
+        link = published / name
+        if not link.is_symlink():
+            _symlink(f"{CURRENT}/{name}", link)
+    failpoint("links_made")
+
+    failpoint("before_commit")
+    _symlink(f"{VERSIONS}/{version.name}", published / CURRENT)  # the commit point
+    _fsync_dir(published)
+    failpoint("committed")
     confirm_publication(con, month, run_id, published_at)
-    return Published(month, paths.published_month_dir(month),
-                     paths.published_db if replace_warehouse else None, tuple(tables))
+    remove_old_versions(paths)
+    return Published(month, paths.published_month_dir(month), paths.published_db if replace_warehouse else None,
+                     tuple(tables))
