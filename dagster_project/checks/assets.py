@@ -49,7 +49,7 @@ from dagster_project.checks.signoff import signoffs_for_month
 from dagster_project.contract import TABLES, parse_month
 from dagster_project.ingest.assets import WRITER_POOL
 from dagster_project.models.dbt import csc_dbt_models
-from dagster_project.publish.audit import settle_publications
+from dagster_project.published_figures import settle_publications
 from dagster_project.resources import WarehouseResource
 
 RAW_FAMILIES = ("gx_suite", "volume_drift", "quarantine_rate", "load_reconciliation")  # one check per table

@@ -21,29 +21,22 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from dagster_project.checks.results import QUALITY_SCHEMA, SIGNED_OFF, WARN, SignOff, ensure_quality_schema
 from dagster_project.checks.signoff import signoffs_for_month
-from dagster_project.published_figures import PUBLISHED_FIGURES, against_published
+from dagster_project.published_figures import (
+    AUDIT_SCHEMA,
+    PUBLICATIONS,
+    PUBLISHED_FIGURES,
+    against_published,
+    ensure_trail,
+)
 from dagster_project.warehouse_sql import fetch_dicts
 
-AUDIT_SCHEMA = "audit"
 RESTATEMENTS = f"{AUDIT_SCHEMA}.restatements"
-PUBLICATIONS = f"{AUDIT_SCHEMA}.publications"
-PUBLICATION_MARKER = "publication.json"  # in each published month folder: which run published it
-
-PUBLICATIONS_DDL = f"""CREATE TABLE IF NOT EXISTS {PUBLICATIONS} (
-    month DATE NOT NULL, run_id VARCHAR NOT NULL, published_at TIMESTAMP NOT NULL)"""
-
-PUBLISHED_FIGURES_DDL = f"""CREATE TABLE IF NOT EXISTS {PUBLISHED_FIGURES} (
-    measure_id VARCHAR NOT NULL, month DATE NOT NULL, value DOUBLE, numerator BIGINT, denominator BIGINT,
-    availability VARCHAR, unit VARCHAR, extract_month DATE NOT NULL, run_id VARCHAR NOT NULL,
-    published_at TIMESTAMP NOT NULL)"""
-
 # Each (measure, month) in extract order; a restatement is a publication whose value differs from
 # the previous extract's publication of the same figure. change is in the figure's unit
 # (percentage points for percentages).
@@ -74,45 +67,8 @@ where previous_extract_month is not null and value is distinct from previous_val
 
 
 def ensure_audit_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {AUDIT_SCHEMA}")
-    con.execute(PUBLISHED_FIGURES_DDL)
-    con.execute(PUBLICATIONS_DDL)
+    ensure_trail(con)
     con.execute(RESTATEMENTS_VIEW)
-
-
-def publication_marker(month: date, run_id: str, published_at: datetime) -> dict[str, str]:
-    """The content of ``<YYYY-MM>/publication.json``, written with the month's files."""
-    return {"month": month.strftime("%Y-%m"), "run_id": run_id,
-            "published_at": published_at.replace(tzinfo=None).isoformat(timespec="seconds")}
-
-
-def confirm_publication(con: duckdb.DuckDBPyConnection, month: date, run_id: str, published_at: datetime) -> None:
-    """After the swap: the run's recorded figures are now published figures."""
-    ensure_audit_schema(con)
-    con.execute(f"DELETE FROM {PUBLICATIONS} WHERE run_id = ?", [run_id])
-    con.execute(f"INSERT INTO {PUBLICATIONS} VALUES (?, ?, ?)", [month, run_id, published_at.replace(tzinfo=None)])
-
-
-def settle_publications(con: duckdb.DuckDBPyConnection, published_dir: Path) -> int:
-    """Make the trail agree with what is published; returns how many unpublished figures it dropped.
-
-    A run records its figures before the swap (the published copy carries them) and confirms them
-    after it. A run killed between the two is settled here from the month folders' markers: a run
-    whose folder was swapped in is confirmed; figures of a run that never published are removed,
-    so neither the restatement check nor the trail ever counts a figure nobody was shown.
-    """
-    ensure_audit_schema(con)
-    for marker in sorted(published_dir.glob(f"????-??/{PUBLICATION_MARKER}")):
-        info = json.loads(marker.read_text(encoding="utf-8"))
-        known = con.execute(f"SELECT count(*) FROM {PUBLICATIONS} WHERE run_id = ?", [info["run_id"]]).fetchone()[0]
-        if not known:
-            confirm_publication(con, date.fromisoformat(info["month"] + "-01"), info["run_id"],
-                                datetime.fromisoformat(info["published_at"]))
-    dropped = con.execute(
-        f"SELECT count(*) FROM {PUBLISHED_FIGURES} WHERE run_id NOT IN (SELECT run_id FROM {PUBLICATIONS})"
-    ).fetchone()[0]
-    con.execute(f"DELETE FROM {PUBLISHED_FIGURES} WHERE run_id NOT IN (SELECT run_id FROM {PUBLICATIONS})")
-    return dropped
 
 
 def record_published_figures(

@@ -267,15 +267,15 @@ def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date,
     """
     from dagster_project.checks.report import dbt_run_results_path, write_quality_report
     from dagster_project.models.pseudonym import home_key
-    from dagster_project.publish.audit import (
+    from dagster_project.publish.audit import record_published_figures
+    from dagster_project.publish.outputs import PublicationSettings, write_outputs
+    from dagster_project.publish.outputs.docs_site import write_docs_site
+    from dagster_project.published_figures import (
         PUBLICATION_MARKER,
         confirm_publication,
         publication_marker,
-        record_published_figures,
         settle_publications,
     )
-    from dagster_project.publish.outputs import PublicationSettings, write_outputs
-    from dagster_project.publish.outputs.docs_site import write_docs_site
 
     published = paths.published_dir
     (published / VERSIONS).mkdir(parents=True, exist_ok=True)
