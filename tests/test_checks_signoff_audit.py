@@ -27,6 +27,7 @@ from dagster_project.publish.audit import (
 )
 from dagster_project.settings import HomePaths
 from tests import checks_warehouse as T
+from tests.pipeline_helpers import cli
 
 DEC = date(2023, 12, 1)
 NOV = date(2023, 11, 1)
@@ -134,6 +135,22 @@ def test_cli_signoff_records_in_the_home_warehouse(tmp_path):
     con.close()
     with pytest.raises(SignOffRefused, match="run the month first"):
         signoff(tmp_path / "empty", "2023-12", "history.x", "Jo", "because of reasons")
+
+
+@pytest.mark.parametrize(
+    "by, reason, message",
+    [
+        ("Jo\tBloggs", "new RHI provider confirmed", "--by holds control characters (U+0009)"),
+        ("Jo Bloggs", "confirmed\n=HYPERLINK(1)", "--reason holds control characters (U+000A)"),
+        ("", "new RHI provider confirmed", "--by must name the person signing off"),
+        ("Jo Bloggs", "x" * 1001, "--reason is 1001 characters long; at most 1000 are allowed"),
+    ],
+)
+def test_cli_signoff_refuses_bad_text_with_exit_2(tmp_path, by, reason, message):
+    res = cli("signoff", "--home", str(tmp_path), "--month", "2023-12", "--check", "history.rhi_accepted_pct",
+              "--by", by, "--reason", reason)
+    assert res.returncode == 2, res.stderr
+    assert message in " ".join(res.stderr.split())
 
 
 # ---- audit trail ----------------------------------------------------------------------------------
@@ -303,6 +320,10 @@ def test_quality_report_of_a_clean_month(held, tmp_path):
     text = html.read_text()
     assert "No check flagged anything." in text and "No row failed a validity rule." in text
     assert "published" in text
+    # the published report leaves the run and the time to publication.json; the working one names them
+    assert "run-ok" not in text and "publication.json" in text and " UTC." not in text
+    html, _ = write_quality_report(held, DEC, "run-ok", tmp_path / "work", with_run=True)
+    assert "run <code>run-ok</code>, generated " in html.read_text()
 
 
 def test_read_dbt_tests_without_results():

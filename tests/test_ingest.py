@@ -389,6 +389,38 @@ CASES: list[tuple[str, Change, set[tuple[Any, ...]]]] = [
         {("ssd_cp_reviews", "format", "V" * 49, "cppr_cp_review_id", "V" * 49, 1)},
     ),
     (
+        "id-formula",
+        lambda m: m.set("ssd_contacts", "C1", cont_contact_id="=1+1"),
+        {("ssd_contacts", "format", "=1+1", "cont_contact_id", "=1+1", 1)},
+    ),
+    (
+        "id-script",
+        lambda m: m.set("ssd_contacts", "C1", cont_person_id="<script>alert(2)</script>"),
+        {
+            ("ssd_contacts", "format", "C1", "cont_person_id", "<script>alert(2)</script>", 1),
+            ("ssd_contacts", "FK", "C1", "cont_person_id", "<script>alert(2)</script>", 1),
+        },
+    ),
+    (
+        "id-inner-space-tab-or-leading-dash",
+        lambda m: m.set("ssd_missing", "M1", miss_table_id="M 1")
+        .set("ssd_legal_status", "L1", lega_legal_status_id="L\t1")
+        .set("ssd_cla_reviews", "CR1", clar_cla_review_id="-1"),
+        {
+            ("ssd_missing", "format", "M 1", "miss_table_id", "M 1", 1),
+            ("ssd_legal_status", "format", "L\t1", "lega_legal_status_id", "L\t1", 1),
+            ("ssd_cla_reviews", "format", "-1", "clar_cla_review_id", "-1", 1),
+        },
+    ),
+    (
+        "id-case-management-forms-load",  # GUIDs (in braces or not), paths, dotted and colon forms
+        lambda m: m.set("ssd_contacts", "C1", cont_contact_id="{3F2504E0-4F89-11D3-9A0C-0305E82C3301}")
+        .set("ssd_missing", "M1", miss_table_id="3f2504e0-4f89-11d3-9a0c-0305e82c3301")
+        .set("ssd_legal_status", "L1", lega_legal_status_id="LCS/2023/000123")
+        .set("ssd_cla_reviews", "CR1", clar_cla_review_id="MOSAIC:CLA.REV_0042"),
+        set(),
+    ),
+    (
         "several-rules-one-row",
         lambda m: m.add(
             "ssd_contacts",
@@ -423,7 +455,11 @@ def test_rule(
         assert rec.rows_loaded == rec.rows_read - len(failing)
 
 
-def test_quarantine_messages_name_the_value(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+def test_quarantine_messages_name_no_value_and_the_worklist_names_them(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """raw.quarantine.message (what reports show) is built from rule and column names only; the
+    message naming the values goes to the month's private worklist."""
     month = (
         Month()
         .set("ssd_contacts", "C1", cont_contact_date="31/02/2023")
@@ -445,12 +481,28 @@ def test_quarantine_messages_name_the_value(con: duckdb.DuckDBPyConnection, tmp_
         .add("ssd_contacts", cont_contact_id="C2", cont_person_id="P404")
         .set("ssd_legal_status", "L1", lega_legal_status="")
     )
-    load(con, month.write(tmp_path))
-    messages = {
+    worklist = tmp_path / "private" / "worklists" / "2023-07.csv"
+    load_extract(con, month.write(tmp_path), JULY, run_id="test-run", today=TODAY, worklist=worklist)
+    reasons = {
         (r["table_name"], r["rule"]): r["message"]
         for r in rows(con, "SELECT table_name, rule, message FROM raw.quarantine")
     }
-    assert len(messages) == 7
+    assert reasons == {
+        ("ssd_cla_placement", "501/574"): "clap_cla_placement_start_date is before an earlier "
+        "clap_cla_placement_id of the same child ended, or while it is open",
+        ("ssd_missing", "501/574"): "miss_missing_episode_start_date is before an earlier miss_table_id of the "
+        "same child ended, or while it is open",
+        ("ssd_cin_assessments", "1103/2889"): "cina_assessment_start_date is before the referral date of "
+        "cina_referral_id",
+        ("ssd_contacts", "FK"): "cont_person_id is not found in ssd_person.pers_person_id",
+        ("ssd_legal_status", "codes"): "lega_legal_status is empty",
+        ("ssd_contacts", "format"): "cont_contact_date is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS[.fff] or "
+        "DD/MM/YYYY)",
+        ("ssd_initial_cp_conference", "8875"): "icpc_icpc_date is a Saturday or Sunday",
+    }
+    for value in ("2023-02-15", "PL1", "2023-03-01", "2023-07-04", "R1", "P404", "31/02", "2023-07-15", "M2"):
+        assert not any(value in reason for reason in reasons.values()), value
+    messages = {(r["table_name"], r["rule"]): r["message"] for r in read_worklist(worklist)}
     assert messages["ssd_cla_placement", "501/574"] == (
         "clap_cla_placement_start_date 2023-02-15 is before clap_cla_placement_id PL1 of the same child "
         "ended on 2023-03-01"
@@ -460,14 +512,18 @@ def test_quarantine_messages_name_the_value(con: duckdb.DuckDBPyConnection, tmp_
     )
     assert messages["ssd_contacts", "FK"] == "cont_person_id P404 is not found in ssd_person.pers_person_id"
     assert messages["ssd_legal_status", "codes"] == "lega_legal_status is empty"
-    messages = {rule: message for (_, rule), message in messages.items()}
-    assert messages["format"] == (
+    assert messages["ssd_contacts", "format"] == (
         "cont_contact_date '31/02/2023' is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS[.fff] or DD/MM/YYYY)"
     )
-    assert messages["501/574"] == (
+    assert messages["ssd_missing", "501/574"] == (
         "miss_missing_episode_start_date 2023-07-20 is while miss_table_id M2 of the same child is still open"
     )
-    assert messages["8875"] == "icpc_icpc_date 2023-07-15 is a Saturday"
+    assert messages["ssd_initial_cp_conference", "8875"] == "icpc_icpc_date 2023-07-15 is a Saturday"
+
+
+def read_worklist(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def test_unreadable_values_are_null_in_raw(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
@@ -868,6 +924,40 @@ def test_a_warehouse_of_the_previous_version_gains_the_column(
         assert [r[0] for r in fresh.execute("DESCRIBE raw.load_log").fetchall()] == columns
     finally:
         fresh.close()
+
+
+def test_raw_tables_of_the_previous_version_gain_line_numbers(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Raw tables created before _line_number existed: the next load adds it as the last column
+    (rows loaded before keep NULL, and reports show their row numbers instead)."""
+    from dagster_project.checks.families.quarantine import row_failures
+    from dagster_project.ingest.raw_schema import raw_table_ddl
+
+    con.execute("CREATE SCHEMA raw")
+    for table in TABLES:
+        old = raw_table_ddl(table).replace(", _line_number BIGINT", "")
+        assert old != raw_table_ddl(table)
+        con.execute(old)
+    con.execute(f"CREATE TABLE raw.quarantine {LOG_TABLES_DDL['quarantine']}")
+    con.execute("INSERT INTO raw.ssd_contacts (cont_contact_id, _extract_month, _row_number, _is_valid) "
+                "VALUES ('C0', DATE '2023-06-01', 1, false)")
+    con.execute("INSERT INTO raw.quarantine VALUES (DATE '2023-06-01', 'ssd_contacts', 1, 'C0', 'key', "
+                "'cont_contact_id', 'C0', 'primary key cont_contact_id is not unique')")
+    # a report before any new load reads the old tables as they are
+    assert row_failures(con, date(2023, 6, 1))[0]["examples"] == [{"line": None, "row": 1, "value": None}]
+    load(con, Month().duplicate("ssd_missing", "M1").write(tmp_path))
+    for table in TABLES:
+        assert [r[0] for r in con.execute(f"DESCRIBE raw.{table.name}").fetchall()][-1] == "_line_number"
+    assert con.execute("SELECT _extract_month, _line_number FROM raw.ssd_contacts ORDER BY 1").fetchall() == [
+        (date(2023, 6, 1), None), (JULY, 2),
+    ]  # fmt: skip
+    [june] = row_failures(con, date(2023, 6, 1))
+    [july] = row_failures(con, JULY)
+    assert june["examples"] == [{"line": None, "row": 1, "value": None}]
+    assert (july["message"], july["examples"]) == (
+        "exact duplicate row dropped", [{"line": 3, "row": 2, "value": None}]
+    )
 
 
 def test_optional_table_absent(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:

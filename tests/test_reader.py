@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from dagster_project.contract import TABLES_BY_NAME
+from dagster_project.extracts import structure
 from dagster_project.extracts.manifest import (
     VERIFIED_CHECKSUM,
     VERIFIED_NO_MANIFEST,
@@ -33,6 +34,7 @@ from dagster_project.extracts.reader import (
     read_ahead,
     read_table,
 )
+from dagster_project.extracts.structure import scan_file
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest" / "format"
 JULY = date(2023, 7, 1)
@@ -564,3 +566,114 @@ def test_no_manifest_verifies_nothing() -> None:
 def test_manifest_that_is_not_json(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="cannot be read as JSON"):
         read_manifest(write(tmp_path, "manifest.json", '{"period_end": "2023-07-31",'), JULY)
+
+
+# --- lines, and what the structure pass rejects (more in tests/test_malformed_corpus.py) ---------
+
+
+def test_records_know_the_line_they_start_on(tmp_path: Path) -> None:
+    """Line numbers count the file's lines (header = 1): blank lines and line breaks inside quoted
+    fields move them away from the data-row numbers."""
+    header = "cont_contact_id,cont_person_id,cont_contact_date,cont_contact_source_code,cont_contact_outcome_json"
+    records = [
+        'C1,P1,2023-07-01,6,"{""NFA_FLAG"": ""Y"",\r\n""COMMENTS"": ""a\r\nb""}"',  # lines 2-4
+        "",  # line 5, blank
+        "C2,P1,2023-07-02,6,{}",  # line 6
+        'C3,P1,2023-07-03,6,"{\r\n}"',  # lines 7-8
+        "C4,P1,2023-07-04,6,{}",  # line 9
+    ]
+    text = b"\xef\xbb\xbf" + "\r\n".join([header, *records]).encode()
+    df = read_table(open_file(write(tmp_path, "ssd_contacts.csv", text)))
+    assert column(df, "cont_contact_id") == ["C1", "C2", "C3", "C4"]
+    assert column(df, "_row_number") == [1, 2, 3, 4]
+    assert column(df, "_line_number") == [2, 6, 7, 9]
+
+
+def test_line_numbers_across_batches(tmp_path: Path) -> None:
+    rows = [f'M{i},P1,2023-07-01,M,,,"{i}\nnote"' if i % 3 == 0 else f"M{i},P1,2023-07-01,M,,," for i in range(10)]
+    header = MISSING_HEADER + ",local_note"
+    rows = [r if r.count(",") == 7 else r + "," for r in rows]
+    tf = open_file(write(tmp_path, "ssd_missing.csv", "\n".join([header, *rows]) + "\n"))
+    lines = column(pl.concat(iter_batches(tf, batch_rows=3)), "_line_number")
+    expected, line = [], 2
+    for i in range(10):
+        expected.append(line)
+        line += 2 if i % 3 == 0 else 1
+    assert lines == expected
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 7, 64, 8 << 20])
+def test_the_structure_pass_is_the_same_in_any_block_size(monkeypatch, block: int) -> None:
+    """The pass reads the file in blocks: a CRLF, a quote, a BOM or a UTF-8 character split
+    between two blocks changes nothing."""
+    reference = {}
+    corpus = sorted((Path(__file__).parent / "fixtures" / "malformed").glob("*.csv"))
+    for path in [FIXTURES / "ssd_contacts.csv", *corpus]:
+        reference[path.name] = scan_file(path)
+    monkeypatch.setattr(structure, "CHUNK", block)
+    for path in [FIXTURES / "ssd_contacts.csv", *corpus]:
+        got, want = scan_file(path), reference[path.name]
+        assert (str(got.error), got.sha256) == (str(want.error), want.sha256), path.name
+        if want.error is None:
+            assert (got.records, got.data_records, got.header_lines, got.header_bytes, got.line_ending) == (
+                want.records, want.data_records, want.header_lines, want.header_bytes, want.line_ending)
+            assert got.change_records.tolist() == want.change_records.tolist()
+            assert got.change_offsets.tolist() == want.change_offsets.tolist()
+    assert reference["ssd_contacts.csv"].sha256 == file_sha256(FIXTURES / "ssd_contacts.csv")
+
+
+@pytest.mark.parametrize(
+    ("dates", "line", "column_name"),
+    [
+        (["07/04/2023", "07/25/2023"], 3, "miss_missing_episode_start_date"),  # 7 April or 4 July?
+        (["13/07/2023", "2023-07-14", "7/31/2023"], 4, "miss_missing_episode_start_date"),
+    ],
+)
+def test_dates_valid_only_month_first_reject_the_file(
+    tmp_path: Path, dates: list[str], line: int, column_name: str
+) -> None:
+    tf = missing_file(tmp_path, *(f"M{i},P1,{d},M,,," for i, d in enumerate(dates)))
+    with pytest.raises(ExtractRejected) as info:
+        read_table(tf)
+    assert info.value.line == line
+    assert f"line {line}: {column_name} holds a date valid only month first (MM/DD/YYYY)" in str(info.value)
+    assert not any(d in str(info.value) for d in dates)  # dates of birth are identifying: no value quoted
+
+
+def test_slash_dates_valid_neither_way_are_row_failures(tmp_path: Path) -> None:
+    """02/30/2023 is no date month first either: a format failure of its row, not a rejection."""
+    df = read_table(missing_file(tmp_path, "M1,P1,02/30/2023,M,,,", "M2,P1,13/13/2023,M,,,"))
+    assert column(df, bad_column("miss_missing_episode_start_date")) == ["02/30/2023", "13/13/2023"]
+
+
+def test_a_birth_date_month_first_rejects_without_quoting_it(tmp_path: Path) -> None:
+    header = "pers_person_id,pers_sex,pers_ethnicity,pers_dob,pers_expected_dob,pers_death_date"
+    tf = open_file(write(tmp_path, "ssd_person.csv", f"{header}\nP1,M,WBRI,05/01/2010,,\nP2,F,WBRI,12/31/2011,,\n"))
+    with pytest.raises(ExtractRejected, match="line 3: pers_dob holds a date valid only month first") as info:
+        read_table(tf)
+    assert "12/31/2011" not in str(info.value) and "P2" not in str(info.value)
+
+
+def test_polars_errors_are_named_without_the_text_polars_quotes(tmp_path: Path, monkeypatch) -> None:
+    """If polars still cannot parse a file the structure pass accepted, the message names the
+    kind of error only (polars quotes the text around it) and chains nothing."""
+    tf = missing_file(tmp_path, "M1,P1,2023-07-01,M,,,")
+
+    def broken(*args, **kwargs):
+        raise pl.exceptions.ComputeError("could not parse `P1,secret value`")
+
+    monkeypatch.setattr(pl.LazyFrame, "collect_batches", broken)
+    with pytest.raises(ExtractRejected) as info:
+        read_table(tf)
+    assert "polars cannot parse it (ComputeError)" in str(info.value)
+    assert "secret" not in str(info.value) and info.value.__cause__ is None and info.value.__suppress_context__
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["no-BOM", "BOM"])
+def test_the_header_is_read_alone_whatever_follows_it(tmp_path: Path, bom: bytes) -> None:
+    """Only the header's bytes are decoded for it: a character of four bytes right after it is
+    not cut in two."""
+    text = MISSING_HEADER + "\n\U0001f600M1,P1,2023-07-01,M,,,\n"
+    tf = open_file(write(tmp_path, "ssd_missing.csv", bom + text.encode()))
+    assert tf.header == tuple(MISSING_HEADER.split(","))
+    assert column(read_table(tf), "miss_table_id") == ["\U0001f600M1"]

@@ -5,9 +5,15 @@ Written into the published month folder when the month publishes (the publish st
 ``<home>/private/runs/<YYYY-MM>/`` for every run, blocked ones included (:func:`write_working_report`).
 
 It holds every flag with the figures behind it (each check's evaluation, sign-offs), the dbt
-tests that did not pass, row-level failures by rule and table (``raw.quarantine``; values of
-identifying and free-text columns are never shown), and the reconciliation counts (load log;
+tests that did not pass, row-level failures by rule and table (``raw.quarantine``: value-free
+reasons, failing records by file line, never a value that could identify a child; the values are
+in the month's private worklist), and the reconciliation counts (load log;
 scorecard figures against fact rows).
+
+The published report holds no run id or clock time (the same data gives the same bytes;
+publication.json beside it names the run and the time); the working report names its run.
+Every CSV cell goes through :func:`dagster_project.safe_text.safe_text`: summaries, messages,
+record ids and sign-offs are shown, never run, by a spreadsheet; the HTML is escaped by jinja.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 import duckdb
 import jinja2
 
+from dagster_project.checks.families.quarantine import row_failures
 from dagster_project.checks.results import (
     FAILED,
     PASSED,
@@ -30,9 +37,9 @@ from dagster_project.checks.results import (
     SIGNED_OFF,
     WARN,
     ensure_quality_schema,
-    private_column,
 )
 from dagster_project.checks.signoff import signoffs_for_month
+from dagster_project.safe_text import safe_text
 from dagster_project.settings import HomePaths
 from dagster_project.warehouse_sql import fetch_dicts, relation_exists
 
@@ -140,23 +147,8 @@ def collect(
         dbt_counts=dict(Counter(t["status"] for t in dbt_tests)),
     )
     if relation_exists(con, "raw.quarantine"):
-        failures = fetch_dicts(
-            con,
-            """select table_name, rule, column_name, any_value(message) as message,
-                      count(distinct row_number) as rows_failing, count(*) as failures,
-                      list(row_number order by row_number)[1:5] as example_rows,
-                      list(record_key order by row_number)[1:5] as example_keys,
-                      list(value order by row_number)[1:5] as example_values
-               from raw.quarantine where extract_month = ?
-               group by table_name, rule, column_name order by table_name, rule, column_name""",
-            [month],
-        )
-        for f in failures:
-            if private_column(f["table_name"], f["column_name"]):
-                f["example_values"] = None
-            if f["table_name"] == "ssd_person":
-                f["example_keys"] = None  # person ids identify children
-        data.row_failures = failures
+        # value-free reasons, records pointed at by file line, values only where they identify nobody
+        data.row_failures = row_failures(con, month)
     if relation_exists(con, "raw.load_log"):
         data.loads = fetch_dicts(
             con,
@@ -232,9 +224,9 @@ def _csv_rows(d: ReportData) -> list[dict[str, Any]]:
                 "summary": f"{f['rows_failing']:,} rows ({f['failures']:,} failures): {f['message'] or ''}",
                 "evidence": json.dumps(
                     {
-                        "example_rows": f["example_rows"],
-                        "example_keys": f["example_keys"],
-                        "example_values": f["example_values"],
+                        "example_lines": [e["line"] for e in f["examples"]],
+                        "example_rows": [e["row"] for e in f["examples"]],
+                        "example_values": [e["value"] for e in f["examples"]],
                     },
                     default=str,
                 ),
@@ -260,8 +252,10 @@ def _csv_rows(d: ReportData) -> list[dict[str, Any]]:
     return [{k: r.get(k, "") for k in CSV_COLUMNS} for r in rows]
 
 
-def render_html(data: ReportData) -> str:
-    return _template().render(d=data)
+def render_html(data: ReportData, *, with_run: bool = False) -> str:
+    """The report page; ``with_run``: name the run and when the report was made (the working
+    report; the published one leaves both to publication.json)."""
+    return _template().render(d=data, with_run=with_run)
 
 
 def write_quality_report(
@@ -272,16 +266,18 @@ def write_quality_report(
     *,
     dbt_run_results: Path | None = None,
     outcome: str | None = None,
+    with_run: bool = False,
 ) -> tuple[Path, Path]:
-    """Write quality_report.html and quality_report.csv for the run into ``out_dir``."""
+    """Write quality_report.html and quality_report.csv for the run into ``out_dir``
+    (``with_run``: see :func:`render_html`)."""
     data = collect(con, month, run_id, dbt_run_results=dbt_run_results, outcome=outcome)
     out_dir.mkdir(parents=True, exist_ok=True)
     html, csv_path = out_dir / HTML_NAME, out_dir / CSV_NAME
-    html.write_text(render_html(data), encoding="utf-8")
+    html.write_text(render_html(data, with_run=with_run), encoding="utf-8")
     with csv_path.open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
         w.writeheader()
-        w.writerows(_csv_rows(data))
+        w.writerows({k: safe_text(v) for k, v in row.items()} for row in _csv_rows(data))
     return html, csv_path
 
 
@@ -305,6 +301,7 @@ def write_working_report(
         paths.work_month_dir(month),
         dbt_run_results=dbt_run_results_path(paths, run_id),
         outcome=outcome,
+        with_run=True,
     )
 
 

@@ -4,11 +4,17 @@ A sign-off records who, when, why and which figures (the summary and evidence of
 latest failed evaluation). The next run of that month evaluates the check again; when it still
 fails, the sign-off turns it into ``signed_off`` (a pass, with the sign-off beside the figure).
 ``error`` checks cannot be signed off (the data must be fixed); ``warn`` checks never block.
+
+The name and the reason are printed in the workbook, the quality report and the page, so they are
+checked first (:func:`validate_text`: not empty, not too long, no control characters) and stored
+as the text given (spaces tidied); every writer neutralises them on output
+(:mod:`dagster_project.safe_text`, HTML escaping), so ``=HYPERLINK(...)`` is shown, never run.
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import UTC, date, datetime
 
 import duckdb
@@ -25,6 +31,31 @@ from dagster_project.checks.results import (
 
 class SignOffRefused(ValueError):
     """The sign-off cannot be recorded; the message says why and what to do."""
+
+
+BY_LENGTH = (2, 100)  # characters of --by, after tidying spaces
+REASON_LENGTH = (5, 1000)  # characters of --reason
+# control characters (tab, line breaks, NUL, ...), lone surrogates, line and paragraph separators
+REFUSED_CATEGORIES = ("Cc", "Cs", "Zl", "Zp")
+# invisible characters that reorder how text is shown (Unicode bidi controls, "Trojan Source")
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def validate_text(option: str, text: str, length: tuple[int, int]) -> str:
+    """``text`` as stored (runs of spaces made one, ends trimmed), or :class:`SignOffRefused`
+    saying what is wrong: a control character or bidi control, or a length outside ``length``."""
+    bad = sorted({f"U+{ord(c):04X}" for c in text
+                  if unicodedata.category(c) in REFUSED_CATEGORIES or c in BIDI_CONTROLS})
+    if bad:
+        raise SignOffRefused(f"{option} holds control characters ({', '.join(bad)}): give plain text on one line")
+    tidy = " ".join(text.split())
+    low, high = length
+    if len(tidy) > high:
+        raise SignOffRefused(f"{option} is {len(tidy)} characters long; at most {high} are allowed")
+    if len(tidy) < low:
+        what = "must name the person signing off" if option == "--by" else "must say why the figure is right"
+        raise SignOffRefused(f"{option} {what} (at least {low} characters)")
+    return tidy
 
 
 def normalise_check_id(text: str) -> str:
@@ -69,13 +100,9 @@ def record_signoff(
     at: datetime | None = None,
 ) -> SignOff:
     """Record a sign-off of ``check`` for ``month`` with the figures of its latest failed evaluation."""
+    by, reason = validate_text("--by", by, BY_LENGTH), validate_text("--reason", reason, REASON_LENGTH)
     ensure_quality_schema(con)
     cid = normalise_check_id(check)
-    by, reason = " ".join(by.split()), " ".join(reason.split())
-    if len(by) < 2:
-        raise SignOffRefused("--by must name the person signing off")
-    if len(reason) < 5:
-        raise SignOffRefused("--reason must say why the figure is right (a few words at least)")
     family, subject = split_check_id(cid)
     try:
         severity = policy.rule(family, subject).severity

@@ -2,7 +2,8 @@
 
 The typer command (cli/__init__.py) calls :func:`signoff`; it raises
 :class:`~dagster_project.checks.signoff.SignOffRefused` with a message for the person when the
-sign-off cannot be recorded (unknown or error check, nothing failed, a run in progress).
+sign-off cannot be recorded (a name or reason that is empty, too long or holds control
+characters; unknown or error check, nothing failed, a run in progress): the CLI exits 2.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from filelock import FileLock, Timeout
 
 from dagster_project.checks.policy import current_policy
 from dagster_project.checks.results import SignOff
-from dagster_project.checks.signoff import SignOffRefused, record_signoff
+from dagster_project.checks.signoff import (
+    BY_LENGTH,
+    REASON_LENGTH,
+    SignOffRefused,
+    record_signoff,
+    validate_text,
+)
 from dagster_project.contract import parse_month
 from dagster_project.settings import HomePaths
 
@@ -27,6 +34,8 @@ def signoff(home: Path, month: str, check_id: str, by: str, reason: str) -> None
 
 
 def record(home: Path, month: str, check_id: str, by: str, reason: str) -> SignOff:
+    # what the person typed is checked before anything is opened
+    by, reason = validate_text("--by", by, BY_LENGTH), validate_text("--reason", reason, REASON_LENGTH)
     paths = HomePaths(Path(home).resolve())
     if not paths.work_db.exists():
         raise SignOffRefused(f"no working warehouse at {paths.work_db}: run the month first")

@@ -3,12 +3,17 @@
 Everything is vectorised polars over a lazy CSV scan with every column read as text
 (``infer_schema=False``); nothing loops over rows in Python. A file is read in three steps:
 
-1. ``open_table_file``: the header (case-insensitive, space-trimmed names; duplicates and missing
-   required columns reject the file) and the file's SHA-256.
+1. ``open_table_file``: one pass over the file's bytes (``dagster_project.extracts.structure``)
+   gives its SHA-256, checks its shape (UTF-8, line endings, quotes, field counts: every record
+   has as many fields as the header) and maps records to lines; then the header
+   (case-insensitive, space-trimmed names; duplicates and missing required columns reject the
+   file; so does a header with no data row in a table never empty, ``NEVER_EMPTY``). A break in
+   the header rejects the file here; one after it when the file is read (3).
 2. ``scan_table``: a lazy frame in the *staging shape*: one typed column per contract column
    (absent optional columns are NULL), plus
 
    * ``_row_number``  1-based data-row number (header and blank lines excluded),
+   * ``_line_number`` the line of the file the record starts on (the header is line 1),
    * ``_extra_columns`` JSON text ``{name: text}`` of the columns the contract does not know,
    * ``_bad_<column>`` for dates, flags, numbers and JSON: the original text when it cannot be
      read as its type (the typed column is then NULL), else NULL. The validity rule "format"
@@ -16,21 +21,27 @@ Everything is vectorised polars over a lazy CSV scan with every column read as t
      the JSON text is passed through here and checked by DuckDB's JSON parser as it is staged
      (``dagster_project.ingest.validity.staging_insert_sql``), which fills ``_bad_<column>``.
 
-3. ``iter_batches``: the frame in streaming batches; a file polars cannot parse (invalid UTF-8,
-   a row with more fields than the header, an unterminated quote) raises ExtractRejected.
+3. ``iter_batches``: the frame in streaming batches. A file that breaks the CSV rules (invalid
+   UTF-8, a stray carriage return, mixed line endings, a record with another number of fields
+   than the header, an unbalanced quote, a NUL byte, a byte-order mark inside the file) or has
+   a date column with dates that are valid only month first (MM/DD/YYYY: its other slash dates
+   may be swapped) raises ExtractRejected naming the line and the reason. No message quotes a
+   value of the file: values identify people.
 
 Value rules: text, ids and codes are trimmed and empty is NULL; ids stay text (leading zeros
 kept); codes are matched case-insensitively (after the contract's description mappings) and
 written canonically, an unknown code is kept as trimmed text for the rule "codes" to report;
 dates accept YYYY-MM-DD, YYYY-MM-DD HH:MM:SS[.f...] and DD/MM/YYYY (time dropped, 1900-01-01 is
-NULL); flags accept Y/N, Yes/No, TRUE/FALSE, 1/0 in any case; numbers must be finite decimals;
-JSON must be a JSON object (checked when staged, see above).
+NULL; a date valid only as MM/DD/YYYY rejects the file); flags accept Y/N, Yes/No, TRUE/FALSE,
+1/0 in any case; numbers must be finite decimals; JSON must be a JSON object (checked when
+staged, see above).
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -53,11 +64,17 @@ from dagster_project.contract import (
     Table,
     code_lists,
 )
-from dagster_project.extracts.manifest import file_sha256
+from dagster_project.extracts.structure import BOM, FileStructure, scan_file
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 T = TypeVar("T")
 ROW_NUMBER = "_row_number"
+LINE_NUMBER = "_line_number"
+_RECORD = "__record"  # polars' row number before blank lines are dropped
+_NOT_CSV = "cannot be read as a UTF-8 CSV file (RFC 4180)"
+# Tables that an extract of the SSD's six-year window always has rows of, however small the
+# council: a file of them with a header and no data row is a failed export, not an empty table.
+NEVER_EMPTY = ("ssd_person", "ssd_contacts")
 EXTRA_COLUMNS = "_extra_columns"
 BAD_PREFIX = "_bad_"
 # Kinds whose text is parsed into another type; an unreadable value is a "format" failure.
@@ -73,10 +90,11 @@ _UK_DATE = r"^\d{1,2}/\d{1,2}/\d{4}$"
 class ExtractRejected(Exception):
     """A file-level failure: the whole month is rejected and nothing of it is written."""
 
-    def __init__(self, month: date, file: str, reason: str) -> None:
+    def __init__(self, month: date, file: str, reason: str, line: int | None = None) -> None:
         self.month = month
         self.file = file
         self.reason = reason
+        self.line = line  # the line of the file the reason is about, when it is about one
         where = f"{month:%Y-%m}/{file}" if file else f"{month:%Y-%m}"
         super().__init__(f"{where}: {reason}")
 
@@ -89,7 +107,11 @@ class TableFile:
     path: Path
     month: date
     header: tuple[str, ...]  # normalised column names, by position
-    sha256: str
+    structure: FileStructure
+
+    @property
+    def sha256(self) -> str:
+        return self.structure.sha256
 
     @property
     def file_name(self) -> str:
@@ -110,8 +132,8 @@ class TableFile:
         known = {c.name for c in self.table.columns}
         return tuple(name for name in self.header if name not in known)
 
-    def rejected(self, reason: str) -> ExtractRejected:
-        return ExtractRejected(self.month, self.file_name, reason)
+    def rejected(self, reason: str, line: int | None = None) -> ExtractRejected:
+        return ExtractRejected(self.month, self.file_name, reason, line)
 
 
 def normalise_header(name: str, position: int) -> str:
@@ -152,13 +174,15 @@ def locate_files(extract_dir: Path, month: date) -> dict[str, Path]:
     return found
 
 
-def read_header(path: Path, month: date) -> tuple[str, ...]:
-    """The normalised header of a CSV file; rejects unreadable, empty or ambiguous headers."""
+def read_header(path: Path, month: date, header_bytes: int | None = None) -> tuple[str, ...]:
+    """The normalised header of a CSV file (its first ``header_bytes`` bytes, BOM included, as
+    the structure pass measured them); rejects unreadable, empty or ambiguous headers."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            raw = next(csv.reader(f), None)
+        with path.open("rb") as f:
+            head = f.read(header_bytes) if header_bytes is not None else f.read()
+        raw = next(csv.reader(io.StringIO(head.decode("utf-8-sig"), newline="")), None)
     except UnicodeDecodeError as exc:
-        raise ExtractRejected(month, path.name, f"is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+        raise ExtractRejected(month, path.name, f"is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
     except (OSError, csv.Error) as exc:
         raise ExtractRejected(month, path.name, f"cannot be read: {exc}") from exc
     if not raw:
@@ -166,23 +190,37 @@ def read_header(path: Path, month: date) -> tuple[str, ...]:
     header = tuple(normalise_header(name, i) for i, name in enumerate(raw))
     duplicates = sorted({name for name in header if header.count(name) > 1})
     if duplicates:
-        raise ExtractRejected(month, path.name, f"column {', '.join(duplicates)} appears more than once in the header")
+        raise ExtractRejected(month, path.name, f"line 1 (the header): column {', '.join(duplicates)} appears more "
+                              "than once", 1)
     return header
 
 
 def open_table_file(table: Table, path: Path, month: date) -> TableFile:
-    """Check a table file's header against the contract and checksum the file."""
-    header = read_header(path, month)
+    """Checksum the file and check its shape (``structure.scan_file``) and its header against
+    the contract. A break of the CSV rules after the header is kept for ``iter_batches``."""
+    try:
+        structure = scan_file(path)
+    except OSError as exc:
+        raise ExtractRejected(month, path.name, f"cannot be read: {exc}") from exc
+    if structure.error_in_header:
+        error = structure.error
+        raise ExtractRejected(month, path.name, f"{_NOT_CSV}: {error}", error.line)
+    header = read_header(path, month, structure.header_bytes + (len(BOM) if structure.has_bom else 0))
+    if len(header) != structure.header_fields:
+        raise ExtractRejected(month, path.name, f"{_NOT_CSV}: line 1 (the header) cannot be split into fields "
+                              "consistently", 1)
+    if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+        raise ExtractRejected(month, path.name, f"{_NOT_CSV}: line 1 (the header) has one field: the file is not "
+                              "comma-separated (semicolons, tabs or bars?)", 1)
     missing = [c.name for c in table.required_columns if c.name not in header]
     if missing:
         noun = "column" if len(missing) == 1 else "columns"
         verb = "is" if len(missing) == 1 else "are"
         raise ExtractRejected(month, path.name, f"required {noun} {', '.join(missing)} {verb} missing")
-    try:
-        sha = file_sha256(path)
-    except OSError as exc:
-        raise ExtractRejected(month, path.name, f"cannot be read: {exc}") from exc
-    return TableFile(table=table, path=path, month=month, header=header, sha256=sha)
+    if table.name in NEVER_EMPTY and structure.error is None and structure.data_records == 0:
+        raise ExtractRejected(month, path.name, f"has only its header (line 1) and no data rows: an extract always "
+                              f"has rows of {table.name} (a failed export?)", 1)
+    return TableFile(table=table, path=path, month=month, header=header, structure=structure)
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,13 +232,13 @@ def _source(i: int) -> str:
 
 
 def _raw_scan(tf: TableFile) -> pl.LazyFrame:
-    """The file's fields as text, blank lines dropped, with their 1-based data-row number."""
+    """The file's fields as text, blank lines dropped, with their 1-based record number (blank
+    lines counted, to find their line) and data-row number."""
     sources = [_source(i) for i in range(len(tf.header))]
 
     def positional_names(names: list[str]) -> list[str]:
-        if len(names) != len(sources):  # polars must split the header as read_header did
-            raise ValueError(f"header has {len(names)} columns for polars, {len(sources)} for csv")
-        return sources
+        # never raise here: an exception in this callback is a panic inside polars
+        return sources if len(names) == len(sources) else names
 
     lf = pl.scan_csv(
         tf.path,
@@ -212,6 +250,9 @@ def _raw_scan(tf: TableFile) -> pl.LazyFrame:
         truncate_ragged_lines=False,
         raise_if_empty=True,
     )
+    if lf.collect_schema().names() != sources:  # polars must split the header as read_header did
+        raise tf.rejected(f"{_NOT_CSV}: line 1 (the header) cannot be split into fields consistently", 1)
+    lf = lf.with_row_index(_RECORD, offset=1)
     # A blank line is not a data row (RFC 4180 readers such as Python's csv skip them too).
     lf = lf.filter(~pl.all_horizontal(pl.col(s).is_null() for s in sources))
     return lf.with_row_index(ROW_NUMBER, offset=1)
@@ -246,6 +287,7 @@ def _staging_steps(tf: TableFile) -> Callable[[FrameT], FrameT]:
         exprs.extend(column_exprs(column, src))
     exprs += [
         pl.col(ROW_NUMBER).cast(pl.Int64),
+        tf.structure.line_expr(pl.col(_RECORD).cast(pl.Int64)).alias(LINE_NUMBER),
         _extra_columns_expr(tf, position),
     ]
 
@@ -262,20 +304,57 @@ def scan_table(tf: TableFile) -> pl.LazyFrame:
 
 def iter_batches(tf: TableFile, batch_rows: int | None = None) -> Iterator[pl.DataFrame]:
     """The file in staging shape, streamed in batches of ``batch_rows`` (default BATCH_ROWS);
-    parse errors reject the file.
+    a break of the CSV rules, or dates valid only month first, reject the file.
 
     The streaming scan yields the raw text fields and each batch is typed as it arrives. (With
     the typing inside the streaming query, polars parsed ahead of a slower consumer without
     bound: 7 GB of memory for the 6 GB contacts file of a national extract; this way memory
     stays at a few batches whatever the file's size.)
     """
+    error = tf.structure.error
+    if error is not None:
+        raise tf.rejected(f"{_NOT_CSV}: {error}", error.line)
     to_staging = _staging_steps(tf)
+    month_first = _month_first_dates(tf)
+    rows = 0
     try:
         for raw in _raw_scan(tf).collect_batches(chunk_size=batch_rows or BATCH_ROWS, maintain_order=True):
-            yield to_staging(raw)
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise tf.rejected(f"cannot be read as a UTF-8 CSV file (RFC 4180): {first_line}") from exc
+            batch = to_staging(raw)
+            _reject_month_first_dates(tf, batch, month_first)
+            rows += batch.height
+            yield batch
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError, ValueError) as exc:
+        # polars' message quotes the file's text: name the kind of error only
+        raise tf.rejected(f"{_NOT_CSV}: polars cannot parse it ({type(exc).__name__})") from None
+    if rows > tf.structure.data_records:
+        raise tf.rejected(f"{_NOT_CSV}: polars read {rows} records where the file has {tf.structure.data_records}")
+
+
+def _month_first_dates(tf: TableFile) -> dict[str, pl.Expr]:
+    """Per date column of the file: is a value unreadable as DD/MM/YYYY but a date as MM/DD/YYYY?"""
+    out = {}
+    for column in tf.table.columns:
+        if column.kind in DATE_KINDS and column.name in tf.header:
+            text = pl.col(bad_column(column.name)).str.strip_chars()
+            us = text.str.strptime(pl.Date, "%m/%d/%Y", strict=False)
+            out[column.name] = pl.col(LINE_NUMBER).filter(text.str.contains(_UK_DATE) & us.is_not_null()).min()
+    return out
+
+
+def _reject_month_first_dates(tf: TableFile, batch: pl.DataFrame, month_first: dict[str, pl.Expr]) -> None:
+    """A date column holding a date valid only month first (07/25/2023) rejects the file: its
+    other slash dates (07/04/2023) would be read day first, swapped, with no failure to show."""
+    if not month_first:
+        return
+    found = batch.select(**month_first).row(0, named=True)
+    hits = sorted((line, i, name) for i, (name, line) in enumerate(found.items()) if line is not None)
+    if hits:  # the first line; on it, the first column
+        line, _, name = hits[0]
+        raise tf.rejected(
+            f"line {line}: {name} holds a date valid only month first (MM/DD/YYYY), so its other dates "
+            "may have day and month swapped; the contract's dates are YYYY-MM-DD or DD/MM/YYYY",
+            line,
+        )
 
 
 def read_ahead(batches: Iterator[T], depth: int = 2) -> Iterator[T]:

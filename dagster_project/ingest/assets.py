@@ -5,20 +5,28 @@ all); each table's materialisation carries its reconciliation numbers from the l
 """
 
 
+import importlib
+import threading
 from collections.abc import Iterator
 
 import dagster as dg
 
-from dagster_project.checks.gx_suites import warm_up_in_background
 from dagster_project.contract import TABLES, parse_month
 from dagster_project.ingest.load import ExtractRejected, LoadResult, load_extract
 from dagster_project.ingest.raw_schema import LOG_TABLES_DDL, RAW_SCHEMA
-from dagster_project.models.pseudonym import prepare_key
 from dagster_project.partitions import monthly_partitions
+from dagster_project.pseudonym import prepare_key
 from dagster_project.resources import WarehouseResource
 
 WRITER_POOL = "warehouse_writer"
 REJECTED_TAG = "csc/extract_rejected"
+
+
+def _import_in_background(module: str) -> None:
+    """Import ``module`` on a daemon thread. The raw checks after this step use Great Expectations,
+    whose import costs 4-5 s of Python: started here it overlaps the load (DuckDB and polars work,
+    which releases the GIL). An import error is not lost: the check importing it again reports it."""
+    threading.Thread(target=importlib.import_module, args=(module,), name=f"import-{module}", daemon=True).start()
 
 
 def raw_key(name: str) -> dg.AssetKey:
@@ -67,22 +75,25 @@ def ssd_extract(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     month = parse_month(context.partition_key)
     folder = warehouse.extract_folder(context.partition_key)
     context.log.info(f"[{context.partition_key}] ingest: loading {folder}")
-    warm_up_in_background()  # the raw checks' GX import overlaps the load (DuckDB work, no GIL)
+    _import_in_background("great_expectations")
     try:
         with warehouse.connect() as con:
             prepare_key(con, warehouse.paths)  # stops here if the key is not the warehouse's
-            result = load_extract(con, folder, month, run_id=context.run_id)
-    except ExtractRejected as rejected:
+            result = load_extract(con, folder, month, run_id=context.run_id,
+                                  worklist=warehouse.paths.worklist(month))
+    except ExtractRejected as rejected:  # its reason names file, line and rule, never a value
         context.instance.add_run_tags(context.run_id, {REJECTED_TAG: "true"})
         raise dg.Failure(
             description=f"Extract {context.partition_key} rejected: {rejected}",
-            metadata={"month": context.partition_key, "file": rejected.file, "reason": rejected.reason},
+            metadata={"month": context.partition_key, "file": rejected.file, "reason": rejected.reason,
+                      **({"line": rejected.line} if rejected.line is not None else {})},
             allow_retries=False,
         ) from rejected
     quarantined = sum(r.rows_quarantined for r in result.tables.values())
+    # counts and paths only: the values of failing rows stay in the private zone (the worklist)
     context.log.info(
         f"[{context.partition_key}] ingest: {sum(r.rows_loaded for r in result.tables.values()):,} rows loaded, "
-        f"{quarantined:,} quarantined in {result.seconds:.1f}s"
+        f"{quarantined:,} quarantined in {result.seconds:.1f}s; worklist of failures: {result.worklist}"
     )
     for table in TABLES:
         yield dg.MaterializeResult(asset_key=raw_key(table.name), metadata=table_metadata(result, table.name))

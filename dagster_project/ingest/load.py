@@ -12,8 +12,10 @@
    Outside a transaction, so DuckDB can spill the staging tables to disk.
 3. *One transaction*: the raw schema is created if needed; the month's previous snapshot is
    deleted from every raw table; the new snapshot, the quarantine, the load log, the extract
-   facts and the optional features are written; commit. The staging tables are dropped
-   whatever happens.
+   facts and the optional features are written; commit. The month's data-quality worklist
+   (``dagster_project.ingest.worklist``: every failure with its raw values, private) is written
+   beside the warehouse before the commit and put in place after it. The staging tables are
+   dropped whatever happens.
 
 A file-level failure at any point raises ExtractRejected (rolling back the transaction if it
 had begun), so the warehouse is exactly as before.
@@ -26,7 +28,9 @@ in ``raw.load_log.manifest_verified`` (``Manifest.verified``: 'rows and checksum
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -46,6 +50,7 @@ from dagster_project.extracts.manifest import (
 )
 from dagster_project.extracts.reader import (
     EXTRA_COLUMNS,
+    LINE_NUMBER,
     ROW_NUMBER,
     ExtractRejected,
     TableFile,
@@ -57,21 +62,21 @@ from dagster_project.extracts.reader import (
     read_ahead,
 )
 from dagster_project.ingest.raw_schema import LOG_TABLES_DDL, RAW_SCHEMA, create_raw_schema, sql_type
+from dagster_project.ingest.rule_sql import FAILURE_COLUMNS, QUARANTINE_COLUMNS, RuleContext, staging
 from dagster_project.ingest.validity import (
-    QUARANTINE_COLUMNS,
-    RuleContext,
     duplicates_sql,
     failures_sql,
     mark_duplicates_sql,
     mark_failed_sql,
-    staging,
     staging_insert_sql,
 )
+from dagster_project.ingest.worklist import stage_worklist
 from dagster_project.warehouse_sql import transaction
 
 __all__ = ["ExtractRejected", "LoadResult", "TableLoad", "load_extract"]
 
 _FAILURES = "_stg_failures"
+SCAN_THREADS = 2
 LOAD_LOG_COLUMNS = (
     "extract_month, table_name, file_name, file_sha256, rows_read, rows_loaded, rows_quarantined, "
     "duplicates_dropped, loaded_at, run_id, manifest_verified"
@@ -119,6 +124,7 @@ class LoadResult:
     features: dict[str, bool]  # optional feature -> available in this extract
     ignored_files: tuple[str, ...]  # CSV files of the folder that are not contract tables
     seconds: float
+    worklist: Path | None = None  # the month's data-quality worklist (private), when written
 
     @property
     def rows_read(self) -> int:
@@ -177,11 +183,13 @@ def load_extract(
     *,
     run_id: str | None = None,
     today: date | None = None,
+    worklist: Path | None = None,
 ) -> LoadResult:
     """Validate the month folder ``extract_dir`` and load it into the raw layer, replacing any
     previous snapshot of ``month`` in one transaction.
 
     ``today`` (default: the current date) is the extract date when there is no manifest.
+    ``worklist``: where to write the month's data-quality worklist (``HomePaths.worklist``).
     Raises ExtractRejected on a file-level failure, with nothing written.
     """
     started = time.perf_counter()
@@ -189,6 +197,7 @@ def load_extract(
     extract_dir = Path(extract_dir)
     plan = plan_extract(extract_dir, month, today or date.today())
     loaded_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    staged_worklist: Path | None = None
     try:
         # Staging and the validity rules work on this connection's temporary tables, outside the
         # transaction: nobody else sees them, and DuckDB can spill them to disk (inside a
@@ -196,6 +205,9 @@ def load_extract(
         for tf in plan.files.values():
             _stage(con, tf, plan.manifest)
         _run_rules(con, plan)
+        if worklist is not None:
+            staged_worklist = stage_worklist(con, _FAILURES, {n: tf.file_name for n, tf in plan.files.items()},
+                                             worklist)
         # The month's snapshot replaces the previous one in one transaction: all or nothing.
         with transaction(con):
             create_raw_schema(con)
@@ -205,8 +217,13 @@ def load_extract(
             _write_logs(con, plan, loaded_at, run_id)
             tables = _reconcile(con, plan)
             counts = _quarantine_counts(con)
+        if staged_worklist is not None and worklist is not None:
+            os.replace(staged_worklist, worklist)
+            staged_worklist = None
     finally:
         _drop_staging(con, plan)
+        if staged_worklist is not None:
+            staged_worklist.unlink(missing_ok=True)
     return LoadResult(
         month=month,
         run_id=run_id,
@@ -217,6 +234,7 @@ def load_extract(
         features=plan.features,
         ignored_files=plan.ignored_files,
         seconds=time.perf_counter() - started,
+        worklist=worklist,
     )
 
 
@@ -230,13 +248,20 @@ def plan_extract(extract_dir: Path, month: date, today: date) -> _Plan:
     found = locate_files(extract_dir, month)
     manifest = _manifest(extract_dir, month, today)
     files: dict[str, TableFile] = {}
-    for table in TABLES:
-        path = found.get(table.file_name.lower())
-        if path is None:
-            if table.required:
-                raise ExtractRejected(month, table.file_name, "required table is missing from the extract")
-            continue
-        files[table.name] = open_table_file(table, path, month)
+    # Opening a file reads all of it (checksum and CSV structure): two at a time (numpy and hashlib
+    # release the GIL); results are taken in contract order, so the first failing table is reported.
+    with ThreadPoolExecutor(max_workers=SCAN_THREADS) as pool:
+        opening = {
+            t.name: pool.submit(open_table_file, t, found[t.file_name.lower()], month)
+            for t in TABLES
+            if t.file_name.lower() in found
+        }
+        for table in TABLES:
+            if table.name not in opening:
+                if table.required:
+                    raise ExtractRejected(month, table.file_name, "required table is missing from the extract")
+                continue
+            files[table.name] = opening[table.name].result()
     _check_checksums(extract_dir, month, manifest, files)
     known = {t.file_name.lower() for t in TABLES}
     ignored = tuple(p.name for key, p in found.items() if key not in known)
@@ -290,6 +315,7 @@ def staging_ddl(table: Table) -> str:
     cols += [f"{bad_column(c.name)} VARCHAR" for c in table.columns if is_parsed(c)]
     cols += [
         f"{ROW_NUMBER} BIGINT",
+        f"{LINE_NUMBER} BIGINT",
         f"{EXTRA_COLUMNS} VARCHAR",
         "_dropped BOOLEAN NOT NULL DEFAULT false",
         "_failed BOOLEAN NOT NULL DEFAULT false",
@@ -319,11 +345,11 @@ def _stage(con: duckdb.DuckDBPyConnection, tf: TableFile, manifest: Manifest) ->
 
 def _run_rules(con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
     """Mark exact duplicates, then collect every rule failure in the failures table."""
-    cols = ", ".join(QUARANTINE_COLUMNS)
+    cols = ", ".join(FAILURE_COLUMNS)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_FAILURES} (table_name VARCHAR, row_number BIGINT, "
-        "record_key VARCHAR, rule VARCHAR, column_name VARCHAR, value VARCHAR, message VARCHAR, "
-        "dropped BOOLEAN)"
+        f"CREATE OR REPLACE TEMP TABLE {_FAILURES} (table_name VARCHAR, row_number BIGINT, line_number BIGINT, "
+        "record_key VARCHAR, person_id VARCHAR, rule VARCHAR, column_name VARCHAR, value VARCHAR, reason VARCHAR, "
+        "message VARCHAR, dropped BOOLEAN)"
     )
     ctx = RuleContext(extract_date=plan.manifest.extract_date, present=frozenset(plan.files))
     for tf in plan.files.values():
@@ -350,15 +376,17 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, tf: TableFile, loaded_at: da
     con.execute(
         f"""
         INSERT INTO {RAW_SCHEMA}.{table.name}
-            ({cols}, _extract_month, _row_number, _extra_columns, _file_sha256, _loaded_at, _is_valid)
-        SELECT {cols}, ?, {ROW_NUMBER}, {EXTRA_COLUMNS}, ?, ?, NOT (_dropped OR _failed)
+            ({cols}, _extract_month, _row_number, _extra_columns, _file_sha256, _loaded_at, _is_valid,
+             _line_number)
+        SELECT {cols}, ?, {ROW_NUMBER}, {EXTRA_COLUMNS}, ?, ?, NOT (_dropped OR _failed), {LINE_NUMBER}
         FROM {staging(table.name)}""",
         [tf.month, tf.sha256, loaded_at],
     )
 
 
 def _write_logs(con: duckdb.DuckDBPyConnection, plan: _Plan, loaded_at: datetime, run_id: str | None) -> None:
-    """raw.quarantine, raw.load_log, raw.extracts and raw.extract_features for the month."""
+    """raw.quarantine (with the value-free reason as its message), raw.load_log, raw.extracts and
+    raw.extract_features for the month."""
     month = plan.month
     con.execute(
         f"INSERT INTO {RAW_SCHEMA}.quarantine SELECT ?, {', '.join(QUARANTINE_COLUMNS)} FROM {_FAILURES} "

@@ -8,7 +8,8 @@ shape of ``dagster_project.extracts.reader`` plus ``_dropped`` (an exact duplica
 * marks exact duplicate rows, all but the first of each group (``mark_duplicates_sql``), and
   reports them under rule ``key`` (``duplicates_sql``);
 * finds every failure of every rule among the rows kept (``failures_sql``), one output row per
-  failure with the columns of ``raw.quarantine`` (minus ``extract_month``);
+  failure with the columns ``rule_sql.FAILURE_COLUMNS``: a value-free reason (what reports show)
+  and a message naming the values (what the private worklist shows), see ``rule_sql``;
 * marks the failing rows (``mark_failed_sql``).
 
 Rule ids are the keys of ``contract.RULES``. Cross-table rules read the referenced table's file
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 
 from dagster_project.contract import (
     CODE,
@@ -33,34 +33,43 @@ from dagster_project.contract import (
     ID,
     JSON,
     NUMBER,
-    RULES,
     TABLES_BY_NAME,
     Column,
     Table,
     code_lists,
 )
 from dagster_project.extracts.reader import ROW_NUMBER, bad_column, is_parsed, value_columns
+from dagster_project.ingest.rule_sql import (
+    BEFORE_BIRTH,
+    CODES,
+    FK,
+    FORMAT,
+    FUTURE,
+    KEY,
+    NOT_BEFORE_REFERRAL,
+    NOT_BEFORE_S47,
+    OVERLAP,
+    START_END,
+    TOO_EARLY,
+    WEEKEND,
+    Check,
+    RuleContext,
+    failure,
+    fmt,
+    kept,
+    row_checks_sql,
+    sql_date,
+    sql_text,
+    staging,
+)
 
 DUPLICATE_MESSAGE = "exact duplicate row dropped"
 MAX_ID_LENGTH = 48
-QUARANTINE_COLUMNS = ("table_name", "row_number", "record_key", "rule", "column_name", "value", "message")
-
-# Rule ids (contract.RULES keys).
-KEY = "key"
-FK = "FK"
-START_END = "356/8608/8630/8925/567"
-NOT_BEFORE_REFERRAL = "1103/2889"
-NOT_BEFORE_S47 = "8615"
-WEEKEND = "8875"
-BEFORE_BIRTH = "302/586"
-OVERLAP = "501/574"
-TOO_EARLY = "353"
-FUTURE = "future"
-CODES = "codes"
-FORMAT = "format"
-ALL_RULES = (KEY, FK, START_END, NOT_BEFORE_REFERRAL, NOT_BEFORE_S47, WEEKEND, BEFORE_BIRTH, OVERLAP)
-ALL_RULES += (TOO_EARLY, FUTURE, CODES, FORMAT)
-assert set(ALL_RULES) == set(RULES), "validity.py and contract.RULES disagree"
+# Record ids (contract: "IDs are strings (up to 48 characters)"): letters, digits and the
+# separators case-management systems use inside ids, starting with a letter or digit (so no id
+# starts a spreadsheet formula); a GUID may come in braces (docs/decisions.md).
+ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_./:-]*|\{[A-Za-z0-9][A-Za-z0-9_./:-]*\}"
+ID_CHARACTERS = "letters, digits and - _ . / : (a GUID may be in braces)"
 
 
 @dataclass(frozen=True)
@@ -90,79 +99,6 @@ WEEKDAYS_ONLY = ((WEEKEND, "ssd_initial_cp_conference", "icpc_icpc_date"),)
 _OPEN_END = "DATE '9999-12-31'"
 _FORMAT_WHAT = {FLAG: "a flag (Y/N, Yes/No, TRUE/FALSE, 1/0)", NUMBER: "a finite number"}
 _DATE_WHAT = "a date (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS[.fff] or DD/MM/YYYY)"
-
-
-@dataclass(frozen=True)
-class RuleContext:
-    """What the rules need to know about the month being loaded."""
-
-    extract_date: date
-    present: frozenset[str]  # tables whose file is in this extract
-
-
-def staging(table_name: str) -> str:
-    """Name of the temporary staging table of ``table_name``."""
-    return f"_stg_{table_name}"
-
-
-def _kept(table_name: str) -> str:
-    return f"(SELECT * FROM {staging(table_name)} WHERE NOT _dropped)"
-
-
-def sql_text(value: str | None) -> str:
-    """A SQL string literal (or NULL)."""
-    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
-
-
-def sql_date(value: date) -> str:
-    return f"DATE '{value.isoformat()}'"
-
-
-def _fmt(template: str, *args: str) -> str:
-    """A DuckDB ``format()`` call: ``template`` has ``{}`` placeholders filled by the SQL ``args``."""
-    return f"format({sql_text(template)}{''.join(', ' + a for a in args)})"
-
-
-def _failure(
-    table: Table, rule: str, column: str, *, value: str, message: str, where: str, source: str | None = None
-) -> str:
-    """SELECT of quarantine rows for the rows of ``source`` (default: the kept rows of
-    ``table``), aliased ``r``, that satisfy ``where``. ``value`` and ``message`` are SQL."""
-    source = source or f"{_kept(table.name)} AS r"
-    return (
-        f"SELECT {sql_text(table.name)} AS table_name, r.{ROW_NUMBER} AS row_number, "
-        f"CAST(r.{table.key} AS VARCHAR) AS record_key, {sql_text(rule)} AS rule, "
-        f"{sql_text(column)} AS column_name, CAST({value} AS VARCHAR) AS value, {message} AS message "
-        f"FROM {source} WHERE {where}"
-    )
-
-
-@dataclass(frozen=True)
-class Check:
-    """A rule checked on each row alone; SQL over the row aliased ``r``."""
-
-    rule: str
-    column: str
-    value: str
-    message: str
-    where: str
-
-
-def _row_checks_sql(table: Table, checks: list[Check]) -> str:
-    """One scan of the kept rows for all single-row checks: only failing rows build the list
-    of their failures, which is unnested into one quarantine row per failure."""
-    failures = ", ".join(
-        f"CASE WHEN {c.where} THEN {{'rule': {sql_text(c.rule)}, 'column_name': {sql_text(c.column)}, "
-        f"'value': CAST({c.value} AS VARCHAR), 'message': {c.message}}} END"
-        for c in checks
-    )
-    any_failure = " OR ".join(f"({c.where})" for c in checks)
-    return (
-        f"SELECT {sql_text(table.name)} AS table_name, row_number, record_key, f.rule, f.column_name, "
-        f"f.value, f.message FROM (SELECT r.{ROW_NUMBER} AS row_number, CAST(r.{table.key} AS VARCHAR) "
-        f"AS record_key, unnest(list_filter([{failures}], lambda x: x IS NOT NULL)) AS f "
-        f"FROM {_kept(table.name)} AS r WHERE {any_failure})"
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,9 +149,9 @@ def mark_duplicates_sql(table: Table) -> str:
 
 def duplicates_sql(table: Table) -> str:
     """One quarantine row per dropped exact duplicate."""
-    return _failure(
+    return failure(
         table, KEY, table.key,
-        value=f"r.{table.key}", message=sql_text(DUPLICATE_MESSAGE),
+        value=f"r.{table.key}", reason=DUPLICATE_MESSAGE, message=sql_text(DUPLICATE_MESSAGE),
         where="r._dropped", source=f"{staging(table.name)} AS r",
     )  # fmt: skip
 
@@ -249,7 +185,7 @@ def rule_queries(table: Table, ctx: RuleContext) -> list[str]:
         *format_rule(table),
     ]
     return [
-        _row_checks_sql(table, checks),
+        row_checks_sql(table, checks),
         *key_unique(table),
         *fk_rule(table, ctx),
         *not_before_parent_rule(table, ctx),
@@ -265,9 +201,8 @@ def rule_queries(table: Table, ctx: RuleContext) -> list[str]:
 def key_present(table: Table) -> Iterator[Check]:
     """key: the key is present."""
     key = table.key
-    yield Check(
-        KEY, key, value="NULL", message=sql_text(f"primary key {key} is empty"), where=f"r.{key} IS NULL"
-    )
+    empty = f"primary key {key} is empty"
+    yield Check(KEY, key, value="NULL", reason=empty, message=sql_text(empty), where=f"r.{key} IS NULL")
 
 
 def start_end_rule(table: Table) -> Iterator[Check]:
@@ -278,7 +213,8 @@ def start_end_rule(table: Table) -> Iterator[Check]:
     yield Check(
         START_END, end,
         value=f"r.{end}",
-        message=_fmt(f"{end} {{}} is before {start} {{}}", f"r.{end}", f"r.{start}"),
+        reason=f"{end} is before {start}",
+        message=fmt(f"{end} {{}} is before {start} {{}}", f"r.{end}", f"r.{start}"),
         where=f"r.{end} < r.{start}",
     )  # fmt: skip
 
@@ -292,7 +228,8 @@ def weekday_rule(table: Table) -> Iterator[Check]:
         yield Check(
             rule, column,
             value=col,
-            message=_fmt(f"{column} {{}} is a {{}}", col, f"dayname({col})"),
+            reason=f"{column} is a Saturday or Sunday",
+            message=fmt(f"{column} {{}} is a {{}}", col, f"dayname({col})"),
             where=f"isodow({col}) IN (6, 7)",
         )  # fmt: skip
 
@@ -307,13 +244,15 @@ def event_date_rules(table: Table, ctx: RuleContext) -> Iterator[Check]:
         yield Check(
             TOO_EARLY, name,
             value=col,
-            message=_fmt(f"{name} {{}} is before {EARLIEST_EVENT.isoformat()}", col),
+            reason=f"{name} is before {EARLIEST_EVENT.isoformat()}",
+            message=fmt(f"{name} {{}} is before {EARLIEST_EVENT.isoformat()}", col),
             where=f"{col} < {sql_date(EARLIEST_EVENT)}",
         )  # fmt: skip
         yield Check(
             FUTURE, name,
             value=col,
-            message=_fmt(f"{name} {{}} is after the extract date {ctx.extract_date.isoformat()}", col),
+            reason=f"{name} is after the extract date",
+            message=fmt(f"{name} {{}} is after the extract date {ctx.extract_date.isoformat()}", col),
             where=f"{col} > {sql_date(ctx.extract_date)}",
         )  # fmt: skip
 
@@ -329,7 +268,8 @@ def codes_rule(table: Table) -> Iterator[Check]:
         yield Check(
             CODES, name,
             value=col,
-            message=_fmt(f"{name} {{}} is not a {column.codes} code", col),
+            reason=f"{name} is not a {column.codes} code",
+            message=fmt(f"{name} {{}} is not a {column.codes} code", col),
             where=f"{col} IS NOT NULL AND {col} NOT IN ({codes})",
         )  # fmt: skip
         yield from _required_code(table, column)
@@ -338,44 +278,65 @@ def codes_rule(table: Table) -> Iterator[Check]:
 def _required_code(table: Table, column: Column) -> Iterator[Check]:
     name = column.name
     if column.code_required:
+        empty = f"{name} is empty"
         yield Check(
             CODES, name,
-            value="NULL", message=sql_text(f"{name} is empty"), where=f"r.{name} IS NULL",
+            value="NULL", reason=empty, message=sql_text(empty), where=f"r.{name} IS NULL",
         )  # fmt: skip
     when = CODE_REQUIRED_WHEN.get((table.name, name))
     if when is not None:
+        empty = f"{name} is empty although {when} is set"
         yield Check(
             CODES, name,
-            value="NULL", message=sql_text(f"{name} is empty although {when} is set"),
+            value="NULL", reason=empty, message=sql_text(empty),
             where=f"r.{name} IS NULL AND r.{when} IS NOT NULL",
         )  # fmt: skip
 
 
 def format_rule(table: Table) -> Iterator[Check]:
     """format: values that cannot be read as their type (original text in ``value``), and ids
-    longer than the contract's 48 characters (kept as sent)."""
+    that break the contract's id rule (kept as sent): longer than 48 characters, or holding
+    characters other than ``ID_CHARACTERS`` (so ``=1+1`` or ``<script>`` never load)."""
     for column in table.columns:
         name = column.name
         if is_parsed(column):
             bad = f"r.{bad_column(name)}"
             yield Check(
                 FORMAT, name,
-                value=bad, message=_format_message(column, bad), where=f"{bad} IS NOT NULL",
+                value=bad, reason=_format_reason(column), message=_format_message(column, bad),
+                where=f"{bad} IS NOT NULL",
             )  # fmt: skip
         elif column.kind == ID:
+            col = f"r.{name}"
             yield Check(
                 FORMAT, name,
-                value=f"r.{name}",
-                message=_fmt(f"{name} is longer than {MAX_ID_LENGTH} characters ({{}})", f"length(r.{name})"),
-                where=f"length(r.{name}) > {MAX_ID_LENGTH}",
+                value=col,
+                reason=f"{name} is longer than {MAX_ID_LENGTH} characters",
+                message=fmt(f"{name} is longer than {MAX_ID_LENGTH} characters ({{}})", f"length({col})"),
+                where=f"length({col}) > {MAX_ID_LENGTH}",
             )  # fmt: skip
+            not_an_id = f"{name} holds characters an id may not have (ids are {ID_CHARACTERS})"
+            yield Check(
+                FORMAT, name,
+                value=col,
+                reason=not_an_id,
+                message=fmt(f"{name} {{}}: {not_an_id}", f"'''' || {col} || ''''"),
+                where=f"NOT regexp_full_match({col}, {sql_text(ID_PATTERN)})",
+            )  # fmt: skip
+
+
+def _format_reason(column: Column) -> str:
+    if column.kind == JSON:
+        return f"{column.name} is not a valid JSON object"
+    what = _DATE_WHAT if column.kind in DATE_KINDS else _FORMAT_WHAT[column.kind]
+    return f"{column.name} is not {what}"
 
 
 def _format_message(column: Column, value: str) -> str:
-    if column.kind == JSON:  # the text may be long and identifying (COMMENTS): not in the message
-        return sql_text(f"{column.name} is not a valid JSON object")
+    if column.kind == JSON:  # the text may be long (COMMENTS): the worklist has it as the value
+        return sql_text(_format_reason(column))
     what = _DATE_WHAT if column.kind in DATE_KINDS else _FORMAT_WHAT[column.kind]
-    return _fmt(f"{column.name} {{}} is not {what}", f"'''' || {value} || ''''")
+    return fmt(f"{column.name} {{}} is not {what}", f"'''' || {value} || ''''")
 
 
 # --------------------------------------------------------------------------------------------
@@ -385,11 +346,12 @@ def _format_message(column: Column, value: str) -> str:
 def key_unique(table: Table) -> Iterator[str]:
     """key: the key is unique among the kept rows (all rows sharing a key fail)."""
     key = table.key
-    counted = f"SELECT *, count(*) OVER (PARTITION BY {key}) AS _n FROM {_kept(table.name)}"
-    yield _failure(
+    counted = f"SELECT *, count(*) OVER (PARTITION BY {key}) AS _n FROM {kept(table.name)}"
+    yield failure(
         table, KEY, key,
         value=f"r.{key}",
-        message=_fmt(f"primary key {key} {{}} is not unique: {{}} rows share it", f"r.{key}", "r._n"),
+        reason=f"primary key {key} is not unique",
+        message=fmt(f"primary key {key} {{}} is not unique: {{}} rows share it", f"r.{key}", "r._n"),
         where=f"r.{key} IS NOT NULL AND r._n > 1", source=f"({counted}) AS r",
     )  # fmt: skip
 
@@ -400,10 +362,11 @@ def fk_rule(table: Table, ctx: RuleContext) -> Iterator[str]:
         if ref.to_table not in ctx.present:
             continue  # an absent optional table cannot be checked against
         col = f"r.{ref.column}"
-        yield _failure(
+        yield failure(
             table, FK, ref.column,
             value=col,
-            message=_fmt(f"{ref.column} {{}} is not found in {ref.to_table}.{ref.to_column}", col),
+            reason=f"{ref.column} is not found in {ref.to_table}.{ref.to_column}",
+            message=fmt(f"{ref.column} {{}} is not found in {ref.to_table}.{ref.to_column}", col),
             where=f"{col} IS NOT NULL AND NOT EXISTS "
             f"(SELECT 1 FROM {staging(ref.to_table)} AS p WHERE p.{ref.to_column} = {col})",
         )  # fmt: skip
@@ -421,16 +384,17 @@ def not_before_parent_rule(table: Table, ctx: RuleContext) -> Iterator[str]:
         parent = TABLES_BY_NAME[check.parent_table]
         parents = (
             f"SELECT {parent.key} AS _parent, min({check.parent_column}) AS _date "
-            f"FROM {_kept(parent.name)} GROUP BY 1"
+            f"FROM {kept(parent.name)} GROUP BY 1"
         )
         col = f"r.{check.column}"
-        yield _failure(
+        yield failure(
             table, check.rule, check.column,
             value=col,
-            message=_fmt(f"{check.column} {{}} is before the {check.what} {{}} of {via} {{}}",
+            reason=f"{check.column} is before the {check.what} of {via}",
+            message=fmt(f"{check.column} {{}} is before the {check.what} {{}} of {via} {{}}",
                          col, "p._date", f"r.{via}"),
             where=f"{col} < p._date",
-            source=f"{_kept(table.name)} AS r JOIN ({parents}) AS p ON p._parent = r.{via}",
+            source=f"{kept(table.name)} AS r JOIN ({parents}) AS p ON p._parent = r.{via}",
         )  # fmt: skip
 
 
@@ -443,16 +407,17 @@ def before_birth_rule(table: Table, ctx: RuleContext) -> Iterator[str]:
         return
     people = TABLES_BY_NAME[ref.to_table]
     dob = next(c.name for c in people.columns if c.kind == DOB)
-    births = f"SELECT {ref.to_column} AS _person, min({dob}) AS _dob FROM {_kept(people.name)} GROUP BY 1"
+    births = f"SELECT {ref.to_column} AS _person, min({dob}) AS _dob FROM {kept(people.name)} GROUP BY 1"
     start_column, person_column = table.start_end[0], table.person_column
     start, person = f"r.{start_column}", f"r.{person_column}"
-    yield _failure(
+    yield failure(
         table, BEFORE_BIRTH, start_column,
         value=start,
-        message=_fmt(f"{start_column} {{}} is before the date of birth {{}} of {person_column} {{}}",
+        reason=f"{start_column} is before the date of birth of {person_column}",
+        message=fmt(f"{start_column} {{}} is before the date of birth {{}} of {person_column} {{}}",
                      start, "p._dob", person),
         where=f"{start} < p._dob",
-        source=f"{_kept(table.name)} AS r JOIN ({births}) AS p ON p._person = {person}",
+        source=f"{kept(table.name)} AS r JOIN ({births}) AS p ON p._person = {person}",
     )  # fmt: skip
 
 
@@ -474,16 +439,17 @@ def overlap_rule(table: Table) -> Iterator[str]:
     )
     ordered = (
         f"SELECT *, max({{'end': coalesce({end}, {_OPEN_END}), 'key': {key}}}) OVER w AS _prev "
-        f"FROM {_kept(table.name)} WHERE {person} IS NOT NULL AND {start} IS NOT NULL "
+        f"FROM {kept(table.name)} WHERE {person} IS NOT NULL AND {start} IS NOT NULL "
         f"WINDOW w AS ({window})"
     )
-    still_open = _fmt(f"{start} {{}} is while {key} {{}} of the same child is still open",
+    still_open = fmt(f"{start} {{}} is while {key} {{}} of the same child is still open",
                       f"r.{start}", "r._prev.key")  # fmt: skip
-    overlaps = _fmt(f"{start} {{}} is before {key} {{}} of the same child ended on {{}}",
+    overlaps = fmt(f"{start} {{}} is before {key} {{}} of the same child ended on {{}}",
                     f"r.{start}", "r._prev.key", "r._prev.end")  # fmt: skip
-    yield _failure(
+    yield failure(
         table, OVERLAP, start,
         value=f"r.{start}",
+        reason=f"{start} is before an earlier {key} of the same child ended, or while it is open",
         message=f"CASE WHEN r._prev.end = {_OPEN_END} THEN {still_open} ELSE {overlaps} END",
         where=f"r.{start} < r._prev.end",
         source=f"({ordered}) AS r",

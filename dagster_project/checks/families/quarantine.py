@@ -5,10 +5,17 @@ Every council has some: the rate of each of its accepted extracts, applied to th
 is the history; this month's count is judged as a count (``baseline.judge_count``, upward only),
 so a steady background never blocks and a new fault (dates unreadable, codes written as
 descriptions, placements overlapping) does. With no accepted extract yet: "no baseline yet".
+
+Also :func:`row_failures`, the quarantine of a month as the quality report shows it. Neither
+shows what identifies a child: failing records are pointed at by the line of the file they
+start on (never their key), messages are the value-free reasons the ingest stores
+(``raw.quarantine.message``), and a failing value is shown only where it cannot identify anyone
+(:func:`shown_value`); the values themselves are in the month's worklist, in the private zone.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -25,8 +32,46 @@ from dagster_project.checks.families.common import (
 )
 from dagster_project.checks.policy import Policy
 from dagster_project.checks.results import Finding, private_column
-from dagster_project.contract import TABLES
+from dagster_project.contract import CODE, DUE, EVENT, FLAG, NUMBER, TABLES, TABLES_BY_NAME
+from dagster_project.ingest.raw_schema import quarantine_lines_sql
 from dagster_project.warehouse_sql import fetch_dicts
+
+# A failing value a report may show: of a code, flag, number or event/due date column (not an id,
+# a date of birth, free text or JSON, nor an identifying column), and a short token, not text
+# someone typed into the wrong column (dates and numbers must hold a digit).
+SHOWN_KINDS = frozenset({CODE, FLAG, NUMBER, EVENT, DUE})
+_SHORT_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 /:.+-]{0,19}")
+EXAMPLES = 5
+
+
+def shown_value(table: str, column: str | None, value: str | None) -> str | None:
+    """``value`` if a report may show it (see SHOWN_KINDS), else None."""
+    t = TABLES_BY_NAME.get(table)
+    c = next((c for c in t.columns if c.name == column), None) if t else None
+    if value is None or c is None or c.kind not in SHOWN_KINDS or private_column(table, column):
+        return None
+    if not _SHORT_TOKEN.fullmatch(value) or (c.kind in (EVENT, DUE, NUMBER) and not re.search(r"\d", value)):
+        return None
+    return value
+
+
+def row_failures(con: duckdb.DuckDBPyConnection, month: date) -> list[dict[str, Any]]:
+    """The month's quarantine by table, rule, column and reason: rows failing, failures, and the
+    first few failing records as ``{'line', 'row', 'value'}`` (value None unless shown)."""
+    rows = fetch_dicts(
+        con,
+        f"""select table_name, rule, column_name, message, count(distinct row_number) as rows_failing,
+                   count(*) as failures,
+                   list({{'line': line_number, 'row': row_number, 'value': value}} order by row_number)
+                       [1:{EXAMPLES}] as examples
+            from ({quarantine_lines_sql(con, month)})
+            group by all order by table_name, rule, column_name, message""",
+    )
+    for r in rows:
+        r["examples"] = [
+            {**e, "value": shown_value(r["table_name"], r["column_name"], e["value"])} for e in r["examples"]
+        ]
+    return rows
 
 
 def bad_rows(load: dict[str, Any]) -> tuple[int, int]:
@@ -37,10 +82,9 @@ def bad_rows(load: dict[str, Any]) -> tuple[int, int]:
 def _rules(con: duckdb.DuckDBPyConnection, month: date) -> dict[str, list[dict[str, Any]]]:
     rows = fetch_dicts(
         con,
-        """select table_name, rule, count(distinct row_number) as rows_failing, count(*) as failures,
-                  list(distinct record_key order by record_key)[1:5] as example_keys
-           from raw.quarantine where extract_month = ? group by table_name, rule order by table_name, rule""",
-        [month],
+        f"""select table_name, rule, count(distinct row_number) as rows_failing, count(*) as failures,
+                   list(distinct line_number order by line_number)[1:{EXAMPLES}] as example_lines
+            from ({quarantine_lines_sql(con, month)}) group by table_name, rule order by table_name, rule""",
     )
     out: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
@@ -61,9 +105,7 @@ def quarantine_rate(con: duckdb.DuckDBPyConnection, month: date, policy: Policy)
             continue
         bad, read = bad_rows(load)
         rate = bad / read if read else 0.0
-        rules = rules_by_table.get(t.name, [])
-        if private_column(t.name, t.key):  # ssd_person's keys are person ids
-            rules = [{**r, "example_keys": None} for r in rules]
+        rules = rules_by_table.get(t.name, [])  # example lines of the file, never keys
         past = [bad_rows(loads[(m, t.name)]) for m in accepted[-int(rule["history_extracts"]):]
                 if (m, t.name) in loads]
         past_rates = [b / r for b, r in past if r]
