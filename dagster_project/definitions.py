@@ -5,11 +5,11 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_project.checks.assets import quality_checks
-from dagster_project.cli.progress import progress_logger
 from dagster_project.ingest.assets import ssd_extract
 from dagster_project.ingest.automation import build_automation
 from dagster_project.models.dbt import csc_dbt_models, dbt_resource
 from dagster_project.partitions import monthly_partitions
+from dagster_project.progress import progress_logger
 from dagster_project.publish.assets import published_scorecard
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import restrict_umask

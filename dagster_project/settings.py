@@ -8,6 +8,7 @@ the extracts root comes from ``$CSC_EXTRACTS_DIR`` (CLI ``--extracts``).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -15,7 +16,6 @@ from pathlib import Path
 HOME_ENV = "CSC_WAREHOUSE_HOME"
 EXTRACTS_ENV = "CSC_EXTRACTS_DIR"
 FIRST_MONTH_ENV = "CSC_FIRST_MONTH"
-DEFAULT_FIRST_MONTH = "2015-01"
 MONTH_FMT = "%Y-%m"
 # DuckDB spills to disk beyond this (its default is 80% of the machine's memory): the ingest's
 # staging tables, the checks and the dbt build (dbt/profiles.yml reads the same variable) stay
@@ -115,5 +115,23 @@ def extracts_from_env() -> Path:
     return Path(os.environ.get(EXTRACTS_ENV, "extracts")).resolve()
 
 
-def first_month_from_env() -> str:
-    return os.environ.get(FIRST_MONTH_ENV, DEFAULT_FIRST_MONTH)
+MONTH_FOLDER_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")  # an extract month folder: YYYY-MM
+
+
+def extract_months(extracts: Path) -> list[str]:
+    """The YYYY-MM extract folders under ``extracts``, oldest first ([] when it does not exist)."""
+    if not extracts.is_dir():
+        return []
+    return sorted(p.name for p in extracts.iterdir() if p.is_dir() and MONTH_FOLDER_RE.match(p.name))
+
+
+def first_month(today: date | None = None) -> str:
+    """The first monthly partition: ``$CSC_FIRST_MONTH`` (YYYY-MM) when set, else the council's
+    earliest extract folder, else twelve months before this one (no extract has landed yet)."""
+    if os.environ.get(FIRST_MONTH_ENV):
+        return os.environ[FIRST_MONTH_ENV]
+    found = extract_months(extracts_from_env())
+    if found:
+        return found[0]
+    today = today or date.today()
+    return f"{today.year - 1:04d}-{today.month:02d}"

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# The Dagster partitions start at the earliest extract folder (settings.first_month), read when the
+# code location is imported; the tests use their own folders of months from 2015 on, so the
+# partitions they run start there.
+os.environ.setdefault("CSC_FIRST_MONTH", "2015-01")
 
 from tests.outputs_pipeline import PublishedHome, shared_published_home
 
@@ -12,3 +19,13 @@ def published_home(tmp_path_factory: pytest.TempPathFactory) -> PublishedHome:
     """The demo pipeline run once per session (June internal, July with --public), read by the
     published-outputs tests; built once and shared by every xdist worker (tests/outputs_pipeline.py)."""
     return shared_published_home(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def malformed_base(tmp_path_factory: pytest.TempPathFactory):
+    """A home with June 2023 published (scale 0.05) and the extracts of June and July, built once
+    per session (per xdist worker: the corpus tests share the group "malformed"); each test copies
+    it (tests/test_malformed_corpus.py)."""
+    from tests.test_malformed_corpus import build_base
+
+    return build_base(tmp_path_factory.mktemp("malformed-base"))

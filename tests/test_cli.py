@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
+
+from dagster_project.cli.selection import SelectionError, select_months
+from dagster_project.extracts.fault_catalogue import FAULTS
 
 CLI = [str(Path(sys.executable).parent / "csc-warehouse")]
 
@@ -15,7 +23,7 @@ def cli(*args: str, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300, **kw)
 
 
-@pytest.mark.parametrize("command", [[], ["generate"], ["run"], ["signoff"]])
+@pytest.mark.parametrize("command", [[], ["generate"], ["run"], ["signoff"], ["worklist"], ["rotate-key"], ["ui"]])
 def test_help_on_every_command(command):
     res = cli(*command, "--help")
     assert res.returncode == 0, res.stderr
@@ -24,7 +32,7 @@ def test_help_on_every_command(command):
 
 def test_every_command_is_listed_in_main_help():
     out = cli("--help").stdout
-    for command in ("generate", "run", "signoff"):
+    for command in ("generate", "run", "signoff", "worklist", "rotate-key", "ui"):
         assert command in out
 
 
@@ -58,3 +66,79 @@ def test_month_folder_missing_is_rejected_with_exit_2(tmp_path):
     assert res.returncode == 2, res.stderr
     assert "2023-07" in res.stderr
     assert not (tmp_path / "h" / "published").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# which months a run runs (dagster_project/cli/selection.py)
+
+FOUND = ["2023-04", "2023-05", "2023-06", "2023-07"]
+
+
+def test_a_month_without_an_extract_is_refused_naming_the_months_that_exist():
+    with pytest.raises(SelectionError, match="no extract folder for 2023-09; extract months found: 2023-04, "
+                                             "2023-05, 2023-06, 2023-07"):
+        select_months(FOUND, [], month="2023-09")
+
+
+def test_a_published_month_runs_again_only_with_force():
+    with pytest.raises(SelectionError, match="2023-05 is already published; add --force"):
+        select_months(FOUND, ["2023-05"], month="2023-05")
+    assert select_months(FOUND, ["2023-05"], month="2023-05", force=True).months == ["2023-05"]
+    chosen = select_months(FOUND, ["2023-04", "2023-05"], all_months=True)
+    assert chosen.months == ["2023-06", "2023-07"]
+    assert chosen.notes == ["already published, skipped: 2023-04, 2023-05 (add --force to run them again)"]
+    assert select_months(FOUND, ["2023-04"], all_months=True, force=True).months == FOUND
+    assert select_months(FOUND, FOUND, all_months=True).months == []  # a backfill run twice: nothing to do
+
+
+def test_from_alone_runs_to_the_latest_extract_and_says_so():
+    chosen = select_months(FOUND, [], from_month="2023-05")
+    assert chosen.months == ["2023-05", "2023-06", "2023-07"]
+    assert chosen.notes == ["--from 2023-05 without --to: running to the latest extract, 2023-07"]
+    assert select_months(FOUND, [], to_month="2023-05").months == ["2023-04", "2023-05"]
+    with pytest.raises(SelectionError, match="--from 2023-07 is after --to 2023-05"):
+        select_months(FOUND, [], from_month="2023-07", to_month="2023-05")
+
+
+def test_generate_help_lists_every_fault_and_run_flags_take_no_value():
+    text = " ".join(cli("generate", "--help", env={**os.environ, "COLUMNS": "200"}).stdout.split())
+    for name, what in FAULTS.items():
+        assert f"{name} {what.split()[0]}" in text, name
+    run_help = cli("run", "--help", env={**os.environ, "COLUMNS": "200"}).stdout
+    for flag in ("--all", "--force", "--public"):
+        line = next(line for line in run_help.splitlines() if flag in line)
+        assert "<bool>" not in line, line
+
+
+@pytest.mark.e2e
+def test_the_ui_starts_and_stops_cleanly_on_sigterm_even_started_in_the_background(tmp_path):
+    port = _free_port()
+    # a background job of a non-interactive shell: SIGINT ignored, as `dagster dev &` had it
+    proc = subprocess.Popen([*CLI, "ui", "--extracts", str(tmp_path / "extracts"), "--home", str(tmp_path / "h"),
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN), start_new_session=True)
+    try:
+        deadline = time.time() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as answer:
+                    assert answer.status == 200
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read()[-3000:]
+                assert time.time() < deadline, "the UI did not come up"
+                time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        time.sleep(1)
+        with pytest.raises(ProcessLookupError):  # nothing of its process group is left
+            os.killpg(proc.pid, 0)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import dagster as dg
 
 from dagster_project.models.dbt import (
@@ -84,3 +88,19 @@ def test_manifest_staleness(tmp_path):
     (project / "models" / "m.sql").write_text("select 1")
     os.utime(project / "models" / "m.sql", (later, later))
     assert manifest_is_stale(manifest, project, seeds)
+
+
+def test_partitions_start_at_the_first_extract_in_london_time(tmp_path):
+    """The UI lists the months that exist: partitions start at the earliest extract folder (or
+    $CSC_FIRST_MONTH), and the months and the schedule are in Europe/London time."""
+    for month in ("2023-05", "2023-03", "notes"):
+        (tmp_path / month).mkdir()
+    code = ("from dagster_project.definitions import defs, monthly_partitions as p;"
+            "s = defs.resolve_schedule_def('monthly_schedule');"
+            "print(p.get_first_partition_key(), p.timezone, s.execution_timezone)")
+    env = {**os.environ, "CSC_EXTRACTS_DIR": str(tmp_path), "CSC_FIRST_MONTH": ""}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["2023-03", "Europe/London", "Europe/London"]
+    env["CSC_FIRST_MONTH"] = "2022-11"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split()[0] == "2022-11"

@@ -183,19 +183,6 @@ def _runner() -> GxRunner:
         return _new_runner()
 
 
-def warm_up_in_background() -> threading.Thread:
-    """Import GX and build its context in a background thread.
-
-    Importing GX costs 4-5 s of Python. The ingest step starts this, so it overlaps the load
-    (DuckDB and polars work, which releases the GIL) instead of delaying the raw checks (started
-    before the run, it slowed Dagster's run set-up, Python too, by as much). A failure here is not
-    lost: the check that needs GX builds the context again and reports the error.
-    """
-    thread = threading.Thread(target=_runner, name="gx-warm-up", daemon=True)
-    thread.start()
-    return thread
-
-
 def _expectation_label(cfg: Any) -> str:
     kwargs = {k: v for k, v in cfg.kwargs.items() if k not in ("batch_id",)}
     column = kwargs.pop("column", None)

@@ -1,14 +1,14 @@
 """``csc-warehouse``: generate demo extracts, run months through the pipeline, sign off holds.
 
 Exit codes: 0 published; 2 usage error or rejected input (nothing loaded); 3 publication blocked
-by data-quality checks (nothing published); 1 any other failure.
+by data-quality checks (nothing published); 75 refused because another run is using the home
+(EX_TEMPFAIL: nothing was done, try again later); 1 any other failure.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -19,7 +19,7 @@ from filelock import FileLock, Timeout
 from rich.console import Console
 from rich.table import Table
 
-from dagster_project.settings import HOME_ENV
+from dagster_project.settings import HOME_ENV, MONTH_FOLDER_RE, HomePaths, restrict_umask
 
 app = typer.Typer(
     help="csc-warehouse: children's social care data warehouse (SSD extracts -> checked monthly scorecard).",
@@ -28,11 +28,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True, soft_wrap=True)  # never wrap file paths in messages
-MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+BUSY = 75  # EX_TEMPFAIL: another run holds the home's run lock
 
 
 def _month(value: str | None) -> str | None:
-    if value is not None and not MONTH_RE.match(value):
+    if value is not None and not MONTH_FOLDER_RE.match(value):
         raise typer.BadParameter(f"{value!r} is not a month in the form YYYY-MM")
     return value
 
@@ -46,16 +46,20 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def _councils_help() -> str:
-    """The demo councils, one line each (councils imports neither numpy nor polars)."""
+def _generate_help() -> str:
+    """The demo councils and the faults, one line each (neither module imports numpy or polars)."""
+    from dagster_project.extracts.fault_catalogue import FAULTS
     from dagster_project.extracts.generator.councils import COUNCILS
 
     width = max(len(name) for name in COUNCILS)
-    lines = [f"  {name:<{width}}  {p.la_code}  {p.summary}" for name, p in COUNCILS.items()]
-    return "Councils (--council; details in docs/councils.md):\n" + "\n".join(lines)
+    councils = [f"  {name:<{width}}  {p.la_code}  {p.summary}" for name, p in COUNCILS.items()]
+    width = max(len(name) for name in FAULTS)
+    faults = [f"  {name:<{width}}  {what}" for name, what in FAULTS.items()]
+    return ("Councils (--council; details in docs/councils.md):\n\n" + "\n".join(councils)
+            + "\n\nFaults (--inject, added to the last month):\n\n" + "\n".join(faults))
 
 
-@app.command(epilog=_councils_help())
+@app.command(epilog=_generate_help())
 def generate(
     out: Annotated[Path, typer.Option(help="Folder to write <YYYY-MM>/ extract folders into.")],
     first: Annotated[str, typer.Option(help="First extract month, YYYY-MM.", callback=_month)],
@@ -97,48 +101,53 @@ def generate(
                   f"to {out}/ in {report.seconds:.1f}s")
 
 
-def _extract_months(extracts: Path) -> list[str]:
-    return sorted(p.name for p in extracts.iterdir() if p.is_dir() and MONTH_RE.match(p.name))
-
-
 @app.command()
 def run(
     extracts: Annotated[Path, typer.Option(help="Extracts root holding <YYYY-MM>/ folders.")],
     home: Annotated[Path, typer.Option(envvar=HOME_ENV, help="Warehouse home: Dagster instance, "
                                        "working warehouse and published outputs.")] = Path("warehouse"),
     month: Annotated[str | None, typer.Option(help="Run this extract month, YYYY-MM.", callback=_month)] = None,
-    all_months: Annotated[bool, typer.Option("--all", help="Run every month folder found, oldest first.")] = False,
-    from_month: Annotated[str | None, typer.Option("--from", help="Run months from YYYY-MM ...",
-                                                   callback=_month)] = None,
+    all_months: Annotated[bool, typer.Option("--all", metavar="", help="Run every extract month found, oldest "
+                                             "first (months already published are skipped without --force).")] = False,
+    from_month: Annotated[str | None, typer.Option("--from", help="Run months from YYYY-MM (to the latest "
+                                                   "extract unless --to) ...", callback=_month)] = None,
     to_month: Annotated[str | None, typer.Option("--to", help="... to YYYY-MM (inclusive).", callback=_month)] = None,
+    force: Annotated[bool, typer.Option("--force", metavar="", help="Run months that are already published "
+                                        "again.")] = False,
     public: Annotated[bool, typer.Option(
-        "--public", help="Also publish the public variant (<YYYY-MM>/public/: csv, xlsx, html) with "
-                         "counts of 1 to 5 children suppressed as 'c'.")] = False,
+        "--public", metavar="", help="Also publish the public variant (<YYYY-MM>/public/: csv, xlsx, html) with "
+                                     "counts of 1 to 5 children suppressed as 'c'.")] = False,
 ) -> None:
     """Run extract month(s) through ingest -> dbt build -> checks -> publish (the Dagster job)."""
-    chosen = sum([month is not None, all_months, from_month is not None or to_month is not None])
-    if chosen != 1:
-        raise typer.BadParameter("give exactly one of --month, --all, or --from/--to")
+    from dagster_project.cli.selection import SelectionError, select_months
+    from dagster_project.publish.wap import published_months
+    from dagster_project.settings import extract_months
+
     if not extracts.is_dir():
         _fail(f"extracts folder {extracts} does not exist", 2)
-    found = _extract_months(extracts)
-    if month is not None:
-        months = [month]
-    elif all_months:
-        months = found
-    else:
-        months = [m for m in found if (from_month or "0000") <= m <= (to_month or "9999")]
+    try:
+        selection = select_months(extract_months(extracts), published_months(HomePaths(home.resolve())),
+                                  month=month, all_months=all_months, from_month=from_month, to_month=to_month,
+                                  force=force)
+    except SelectionError as refused:
+        _fail(f"{extracts}: {refused}", 2)
+    for note in selection.notes:
+        console.print(note)
+    months = selection.months
     if not months:
-        _fail(f"no YYYY-MM extract folders to run in {extracts}", 2)
+        console.print("nothing to run: every extract month selected is already published")
+        raise typer.Exit(0)
 
     from dagster_project.cli.runner import prepare_home
 
     paths = prepare_home(home, extracts)
     try:
-        with FileLock(str(paths.private_dir / ".run.lock"), timeout=1):
+        with FileLock(str(paths.run_lock), timeout=1):
+            _check_key(paths)
             results = _run_months(months, paths.private_dir / "logs", public)
     except Timeout:
-        _fail(f"another run is using {paths.home}; runs that write a warehouse never overlap", 1)
+        _fail(f"another run is using {paths.home}; runs that write a warehouse never overlap (exit {BUSY}: "
+              "try again when it has finished)", BUSY)
     _summary(results, paths)
     from dagster_project.cli.runner import exit_code
 
@@ -164,6 +173,126 @@ def signoff(
         _fail(str(refused), 2)
     console.print(f"signed off {recorded.check_id} for {month} by {recorded.signed_by}: "
                   f"run `csc-warehouse run --month {month}` to publish")
+
+
+@app.command(name="worklist")
+def worklist_command(
+    month: Annotated[str, typer.Option(help="The extract month, YYYY-MM.", callback=_month)],
+    home: Annotated[Path, typer.Option(envvar=HOME_ENV, help="Warehouse home.")] = Path("warehouse"),
+    as_csv: Annotated[bool, typer.Option("--csv", help="Write the worklist as CSV to stdout.")] = False,
+    limit: Annotated[int, typer.Option(min=0, help="Rows shown in the table (0: all).")] = 500,
+) -> None:
+    """Print the month's data-quality worklist: every quarantined row with its file, line, raw
+    values and reason, for the council's data team to fix at source. PRIVATE: it holds raw ids
+    and dates of birth; it is kept in <home>/private/worklists/."""
+    from dagster_project.cli.worklist import NoWorklist, print_csv, print_table, worklist_path
+
+    try:
+        path = worklist_path(home, _as_date(month))
+    except NoWorklist as missing:
+        _fail(str(missing), 2)
+    if as_csv:
+        print_csv(path)
+    else:
+        print_table(path, _as_date(month), limit, Console(soft_wrap=False))
+
+
+def _part(value: str | None) -> str | None:
+    if value is not None and value not in ("numerator", "denominator"):
+        raise typer.BadParameter(f"{value!r} is not numerator or denominator")
+    return value
+
+
+@app.command()
+def explain(
+    month: Annotated[str, typer.Option(help="The month of the figure, YYYY-MM (one of the twelve the published "
+                                       "scorecard shows).", callback=_month)],
+    measure: Annotated[str, typer.Option(help="The measure id, as in scorecard.csv (e.g. contacts).")],
+    part: Annotated[str | None, typer.Option(help="Only the numerator's or the denominator's records "
+                                             "(numerator|denominator).", callback=_part)] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Write the list as CSV to this file ('-': "
+                                                  "stdout) instead of printing a table.")] = None,
+    home: Annotated[Path, typer.Option(envvar=HOME_ENV, help="Warehouse home.")] = Path("warehouse"),
+    limit: Annotated[int, typer.Option(min=0, help="Rows shown in the table (0: all).")] = 500,
+) -> None:
+    """List the children (child_key) and records behind a published figure: every record counted in
+    its numerator and its denominator, with the dates the definition uses, from the published
+    analysts' warehouse (read-only). INTERNAL: for council staff, never for the public variant."""
+    from dagster_project.cli.explain import ExplainRefused
+    from dagster_project.cli.explain import explain as list_records
+
+    try:
+        list_records(home, _as_date(month), measure, part, csv_file, limit, Console(soft_wrap=False), console)
+    except ExplainRefused as refused:
+        _fail(str(refused), 2)
+
+
+def _check_key(paths: HomePaths) -> None:
+    """Stop (exit 2) before any run when the key is unusable or not the warehouse's."""
+    from dagster_project.cli.runner import check_key
+    from dagster_project.pseudonym import PseudonymKeyError
+
+    try:
+        check_key(paths)
+    except PseudonymKeyError as bad_key:
+        _fail(str(bad_key), 2)
+
+
+@app.command(name="rotate-key")
+def rotate_key(
+    extracts: Annotated[Path, typer.Option(help="Extracts root holding <YYYY-MM>/ folders (the latest published "
+                                                "month is run again under the new key).")],
+    home: Annotated[Path, typer.Option(envvar=HOME_ENV, help="Warehouse home.")] = Path("warehouse"),
+) -> None:
+    """Change the pseudonymisation key on purpose and re-pseudonymise the warehouse.
+
+    With no key configured, the home's key file is replaced by a new random key. With
+    CSC_PSEUDONYM_KEY or CSC_PSEUDONYM_KEY_FILE set, configure the new key first: the warehouse then
+    adopts it. The latest published month is run again, so the analysts' warehouse carries only
+    keys of the new key; earlier versions of the published zone are removed.
+    """
+    from dagster_project.cli.runner import prepare_home, rotate
+    from dagster_project.pseudonym import PseudonymKeyError
+
+    paths = prepare_home(home, extracts)
+    try:
+        with FileLock(str(paths.run_lock), timeout=1):
+            try:
+                rotated = rotate(paths)
+            except PseudonymKeyError as refused:
+                _fail(str(refused), 2)
+            console.print(f"key rotated: fingerprint {rotated.old} -> {rotated.new} ({rotated.source})")
+            if rotated.month is None:
+                console.print("nothing published yet: the next run pseudonymises under the new key")
+                raise typer.Exit(0)
+            results = _run_months([rotated.month], paths.private_dir / "logs")
+            if all(r.outcome.name == "PUBLISHED" for r in results):
+                from dagster_project.publish.wap import remove_old_versions
+
+                remove_old_versions(paths, keep_previous=False)
+    except Timeout:
+        _fail(f"another run is using {paths.home}; rotate the key when it has finished", BUSY)
+    _summary(results, paths)
+    from dagster_project.cli.runner import exit_code
+
+    raise typer.Exit(exit_code(results))
+
+
+@app.command()
+def ui(
+    extracts: Annotated[Path, typer.Option(help="Extracts root holding <YYYY-MM>/ folders (the sensor watches it).")],
+    home: Annotated[Path, typer.Option(envvar=HOME_ENV, help="Warehouse home.")] = Path("warehouse"),
+    host: Annotated[str, typer.Option(help="Address the web UI listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the web UI.")] = 3000,
+) -> None:
+    """Start the Dagster UI and daemon (sensor, schedule, backfills) for this home; Ctrl-C or SIGTERM
+    stops all of it cleanly."""
+    from dagster_project.cli.runner import prepare_home
+    from dagster_project.cli.ui import dagster_dev_command, serve
+
+    prepare_home(home, extracts)
+    console.print(f"Dagster UI for {home.resolve()} on http://{host}:{port} (Ctrl-C or SIGTERM stops it)")
+    raise typer.Exit(serve(dagster_dev_command(host, port)))
 
 
 def _run_months(months: list[str], log_dir: Path, public: bool = False):
@@ -231,6 +360,7 @@ def main() -> None:
     connections, the Dagster instance, the run lock, log files), so once the command has finished
     its output is flushed and the process leaves with the command's exit code.
     """
+    restrict_umask()  # the private zone: the publish step opens the published zone on purpose
     try:
         app()
         code = 0

@@ -79,10 +79,10 @@ def prepare_home(home: Path, extracts: Path | None) -> HomePaths:
 
 def check_key(paths: HomePaths) -> None:
     """The home's key must be usable and the working warehouse's (recorded on first use); raises
-    :class:`~dagster_project.models.pseudonym.PseudonymKeyError` with a message for the person."""
+    :class:`~dagster_project.pseudonym.PseudonymKeyError` with a message for the person."""
     import duckdb
 
-    from dagster_project.models.pseudonym import prepare_key
+    from dagster_project.pseudonym import prepare_key
 
     con = duckdb.connect(str(paths.work_db))
     try:
@@ -100,12 +100,12 @@ class Rotated:
 
 
 def rotate(paths: HomePaths) -> Rotated:
-    """Make a new key the warehouse's (module ``dagster_project.models.pseudonym``): the configured
+    """Make a new key the warehouse's (module ``dagster_project.pseudonym``): the configured
     one, else a new random key in the home's key file. Idempotent after an interruption: a key
     file already newer than the warehouse's fingerprint is adopted, not replaced again."""
     import duckdb
 
-    from dagster_project.models.pseudonym import (
+    from dagster_project.pseudonym import (
         PseudonymKeyError,
         configured_key,
         home_key,

@@ -27,8 +27,8 @@ from dagster_dbt import (
 from filelock import FileLock
 from packaging import version
 
-from dagster_project.models.pseudonym import key_env
 from dagster_project.partitions import monthly_partitions
+from dagster_project.pseudonym import key_env
 from dagster_project.resources import WarehouseResource
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from dagster_project.models.pseudonym import attach_key, configured_key
+from dagster_project.pseudonym import attach_key, configured_key
 
 
 class Plugin(BasePlugin):

@@ -6,7 +6,7 @@
     The key is read AT RUN TIME from a one-row table that only the connection holds:
     DuckDB: csc_key.pseudonym_key, an in-memory database the dbt-duckdb plugin
     dagster_project.models.key_plugin attaches from $CSC_PSEUDONYM_KEY / $CSC_PSEUDONYM_KEY_FILE
-    (dagster_project/models/pseudonym.py). So the key is in no compiled SQL (target/compiled,
+    (dagster_project/pseudonym.py). So the key is in no compiled SQL (target/compiled,
     target/run, manifest.json, the published docs site) and in no warehouse file. There is no
     default key: without one the table is empty and the model fails (error()), never hashing
     with an empty key. PostgreSQL: the table private.pseudonym_key of the target database. -#}
