@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint lock clean
+.PHONY: setup demo test test-fast lint lock clean
 
 setup: $(STAMP)
 
@@ -23,6 +23,10 @@ demo: setup
 # Lint (ruff, sqlfluff) then every test. CI runs exactly this (.ci/run).
 test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
+
+# The fast set while developing: everything but the end-to-end pipeline runs (@pytest.mark.e2e).
+test-fast: lint
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not e2e" tests
 
 lint: setup
 	$(BIN)/ruff check dagster_project tests

@@ -29,3 +29,10 @@ def malformed_base(tmp_path_factory: pytest.TempPathFactory):
     from tests.test_malformed_corpus import build_base
 
     return build_base(tmp_path_factory.mktemp("malformed-base"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that reads the shared pipeline run is an end-to-end test (``-m 'not e2e'`` skips it)."""
+    for item in items:
+        if "published_home" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)

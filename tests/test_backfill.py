@@ -27,6 +27,8 @@ from dagster._daemon.backfill import execute_backfill_iteration
 
 from tests.pipeline_helpers import generate
 
+pytestmark = pytest.mark.e2e  # real pipeline runs
+
 MONTHS = ["2023-04", "2023-05", "2023-06"]
 
 

@@ -14,10 +14,13 @@ import statistics
 from datetime import date
 
 import duckdb
+import pytest
 
 from dagster_project.ingest.load import load_extract
 from dagster_project.settings import HomePaths
 from tests.pipeline_helpers import generate, run
+
+pytestmark = pytest.mark.e2e  # real pipeline runs
 
 BRADFORD_RANGES = {
     "contacts": (2600, 3800),

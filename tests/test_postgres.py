@@ -43,7 +43,7 @@ from dagster_project.extracts.generator import generate
 from dagster_project.ingest.load import load_extract
 from tests.pipeline_helpers import TEST_KEY
 
-pytestmark = pytest.mark.xdist_group("postgres")
+pytestmark = [pytest.mark.xdist_group("postgres"), pytest.mark.e2e]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = REPO_ROOT / "dbt"

@@ -18,7 +18,7 @@ import pytest
 from dagster_project.publish import wap
 from tests.pipeline_helpers import CLI, copy_home, generate, published_hashes, run
 
-pytestmark = pytest.mark.xdist_group(name="wap")
+pytestmark = [pytest.mark.xdist_group(name="wap"), pytest.mark.e2e]
 
 
 @pytest.fixture(scope="module")
