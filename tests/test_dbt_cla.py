@@ -4,12 +4,15 @@ Three extract folders (2023-12, 2024-01, 2024-02) are written as CSV per the ext
 loaded with the real ingest (``load_extract``) and the dbt project is built for extract months
 2024-01 and 2024-02. Every measure of ``int_scorecard__missing`` and
 ``int_scorecard__children_in_care`` is compared, month by month, with figures worked out by hand
-below (SCORECARD.md definitions). The data is built around the edge rules: V3/V4 short breaks,
-a care episode ceasing on the day a missing episode starts, no legal status recorded, episodes
-starting on the first and last day of a month, X1 episodes, T0-T4 and A3/A5 placements, the
-12-month stability window ending on 29 February 2024, placements ending on the month end, rows
-recorded late or deleted by a later extract, care leavers' 17th and 22nd birthdays on the month
-end, DIED, and snapshot months without an extract.
+below (SCORECARD.md definitions), for the twelve published months and the twelve before them
+(computed from the same extract for the direction of travel against the same month last year).
+The records listed behind some figures (``int_scorecard__members``) are compared with the
+episodes, periods, placements and care leavers worked out by hand. The data is built around the
+edge rules: V3/V4 short breaks, a care episode ceasing on the day a missing episode starts, no
+legal status recorded, episodes starting on the first and last day of a month, X1 episodes,
+T0-T4 and A3/A5 placements, the 12-month stability window ending on 29 February 2024, placements
+ending on the month end, rows recorded late or deleted by a later extract, care leavers' 17th and
+22nd birthdays on the month end, DIED, and snapshot months without an extract.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ DBT = str(Path(sys.executable).parent / "dbt")
 # this area's models with everything upstream, and the tests whose parents are all built
 SELECT = (
     "ssd_code_lists +dim_child +dim_measure +int_scorecard__missing +int_scorecard__children_in_care"
-    " +fct_legal_statuses"
+    " +fct_legal_statuses +int_scorecard__figures"
 )
 
 DEC, JAN, FEB = "2023-12", "2024-01", "2024-02"
@@ -169,6 +172,10 @@ def extract_rows(month: str) -> dict[str, list[dict[str, str]]]:
             "clea_care_leaver_eligibility": "Former Relevant", "clea_care_leaver_in_touch": in_touch,
             "clea_care_leaver_activity": activity, "clea_care_leaver_accom_suitable": suitable,
         })
+    # an extract always has contacts (the reader rejects a contacts file with no rows); this one
+    # is in no figure tested here
+    rows["ssd_contacts"].append({"cont_contact_id": "KC1", "cont_person_id": person_id("A"),
+                                 "cont_contact_date": "2023-06-05", "cont_contact_source_code": "6"})
     if month == DEC:
         return rows
     for ep, person, cla, placement, start, rne, ceased, rec, months in EPISODES:
@@ -227,6 +234,9 @@ def write_extract(root: Path, month: str) -> Path:
 
 FEB_MONTHS = [f"2023-{m:02d}" for m in range(3, 13)] + ["2024-01", "2024-02"]
 JAN_MONTHS = [f"2023-{m:02d}" for m in range(2, 13)] + ["2024-01"]
+# every figure is also computed for the twelve months before the published ones (same extract)
+FEB_FIGURE_MONTHS = [f"2022-{m:02d}" for m in range(3, 13)] + ["2023-01", "2023-02"] + FEB_MONTHS
+JAN_FIGURE_MONTHS = [f"2022-{m:02d}" for m in range(2, 13)] + ["2023-01"] + JAN_MONTHS
 
 # Looked after on day d (SCORECARD.md): A from 10 Jan 2023; C 1 Mar - 10 Aug 2023 (not on
 # 10 Aug); D never (V3 short breaks); E 1 May - 1 Oct 2023, then V4 (not looked after); F from
@@ -273,6 +283,9 @@ FEB_EXPECTED: dict[str, dict[str, tuple[int, int | None]]] = {
     # Looked after on E / with >= 3 counted placements in the window (day after 12 months
     # before E .. E). Counted placements: F: PF1 (ends 1 Mar 2023), PF3, PF5 (PF2 is T1, PF4 is
     # A3); G: PG1 (ends 28 Feb 2023), PG2, PG3; A, C, H one each.
+    #   2022: nobody is looked after yet                    0/0
+    #   Jan 2023: A G (F starts 1 Feb)                       0/2
+    #   Feb 2023: A F G (G: PG1 ends on E, PG2 starts on E) 0/3
     #   Mar: A C F G (F: PF1 PF3; G: PG1 PG2)              0/4
     #   Apr: A C F G I                                       0/5
     #   May: A C E F G                                       0/5
@@ -286,6 +299,7 @@ FEB_EXPECTED: dict[str, dict[str, tuple[int, int | None]]] = {
     #   Feb: A F G; E = 29 Feb 2024, 12 months before = 28 Feb 2023, window from 1 Mar 2023:
     #        PF1 (ends 1 Mar) still counts, PG1 (ends 28 Feb) no longer -> only F   1/3
     "cla_3plus_placements_pct": {
+        "2023-01": (0, 2), "2023-02": (0, 3),
         "2023-03": (0, 4), "2023-04": (0, 5), "2023-05": (0, 5), "2023-06": (0, 6),
         "2023-07": (0, 6), "2023-08": (1, 5), "2023-09": (2, 6), "2023-10": (2, 4),
         "2023-11": (2, 3), "2023-12": (2, 4), "2024-01": (2, 3), "2024-02": (1, 3),
@@ -302,10 +316,11 @@ FEB_EXPECTED: dict[str, dict[str, tuple[int, int | None]]] = {
         "2023-05": (0, 1), "2023-08": (0, 1), "2023-10": (0, 1), "2023-11": (1, 1),
         "2024-01": (0, 1), "2024-02": (1, 1),
     },
-    # Open on E, K2/R1 with PR4/PR5: G every month (PG2 then PG3; PG2 ends 1 Sep, PG3 starts
-    # 1 Sep); H from June to October (PH1 ends on 30 Nov = E: not open). PA1 is K2 but PR1.
+    # Open on E, K2/R1 with PR4/PR5: G every month from February 2023 (PG2 starts on 28 Feb
+    # 2023 = E, then PG3; PG2 ends 1 Sep, PG3 starts 1 Sep); H from June to October (PH1 ends
+    # on 30 Nov = E: not open). PA1 is K2 but PR1; G's PG1 (January 2023) is U4.
     "purchased_residential": {
-        **{m: (1, None) for m in FEB_MONTHS},
+        **{m: (1, None) for m in ["2023-02", *FEB_MONTHS]},
         **{m: (2, None) for m in ("2023-06", "2023-07", "2023-08", "2023-09", "2023-10")},
     },
     # Care leavers from each month's own extract, aged 17-21 on E, not DIED (L6), known date of
@@ -332,7 +347,7 @@ LOADED = {DEC, JAN, FEB}
 #   Feb 2023: looked after on 28 Feb 2023: A F G, none with 3 placements -> 0/3; purchased:
 #             PG2 starts on E -> 1
 JAN_EXPECTED = {
-    measure: {m: v for m, v in months.items() if m in JAN_MONTHS} for measure, months in FEB_EXPECTED.items()
+    measure: {m: v for m, v in months.items() if m in JAN_FIGURE_MONTHS} for measure, months in FEB_EXPECTED.items()
 }
 JAN_EXPECTED["rhi_accepted_pct"]["2023-11"] = (1, 1)
 JAN_EXPECTED["cla_3plus_placements_pct"]["2023-09"] = (2, 5)
@@ -383,7 +398,7 @@ def warehouse(tmp_path_factory) -> Path:
         con = duckdb.connect(str(db))
         try:
             con.execute(f"create schema if not exists scorecard_{month.replace('-', '_')}")
-            for model in ("int_scorecard__missing", "int_scorecard__children_in_care"):
+            for model in ("int_scorecard__missing", "int_scorecard__children_in_care", "int_scorecard__members"):
                 con.execute(
                     f"create table scorecard_{month.replace('-', '_')}.{model} as "
                     f"select * from intermediate.{model}"
@@ -413,7 +428,7 @@ def scorecard(db: Path, month: str) -> dict[tuple[str, str], tuple]:
 @pytest.mark.parametrize("measure", sorted(FEB_EXPECTED))
 def test_scorecard_2024_02(warehouse, measure):
     got = scorecard(warehouse, FEB)
-    want = expected_rows(FEB_EXPECTED, FEB_MONTHS)
+    want = expected_rows(FEB_EXPECTED, FEB_FIGURE_MONTHS)
     assert {k: v for k, v in got.items() if k[0] == measure} == {
         k: v for k, v in want.items() if k[0] == measure}
 
@@ -421,14 +436,14 @@ def test_scorecard_2024_02(warehouse, measure):
 @pytest.mark.parametrize("measure", sorted(FEB_EXPECTED))
 def test_scorecard_2024_01_restates_history(warehouse, measure):
     got = scorecard(warehouse, JAN)
-    want = expected_rows(JAN_EXPECTED, JAN_MONTHS)
+    want = expected_rows(JAN_EXPECTED, JAN_FIGURE_MONTHS)
     assert {k: v for k, v in got.items() if k[0] == measure} == {
         k: v for k, v in want.items() if k[0] == measure}
 
 
 def test_every_measure_and_month_is_present(warehouse):
-    assert set(scorecard(warehouse, FEB)) == set(expected_rows(FEB_EXPECTED, FEB_MONTHS))
-    assert set(scorecard(warehouse, JAN)) == set(expected_rows(JAN_EXPECTED, JAN_MONTHS))
+    assert set(scorecard(warehouse, FEB)) == set(expected_rows(FEB_EXPECTED, FEB_FIGURE_MONTHS))
+    assert set(scorecard(warehouse, JAN)) == set(expected_rows(JAN_EXPECTED, JAN_FIGURE_MONTHS))
 
 
 def test_facts_hold_no_person_ids_or_postcodes(warehouse):
@@ -447,3 +462,60 @@ def test_facts_hold_no_person_ids_or_postcodes(warehouse):
             len(v) for v in CARE_LEAVERS.values())
     finally:
         con.close()
+
+
+# The records behind figures of the scorecard built from extract 2024-02, worked out by hand
+# (measure, month, part) -> record keys: the list int_scorecard__members keeps and the area
+# models count.
+FEB_MEMBERS = {
+    # looked after on 30 Sep 2023, each by the care episode open that day: A EA1, E EE1 (ceases
+    # 1 Oct), F EF5, G EG3 (starts on 1 Sep), H EH1, J EJ1 (late-recorded); F and G have 3
+    # counted placements
+    ("cla_3plus_placements_pct", "2023-09", "denominator"): {"EA1", "EE1", "EF5", "EG3", "EH1", "EJ1"},
+    ("cla_3plus_placements_pct", "2023-09", "numerator"): {"EF5", "EG3"},
+    # June: A's first missing episode of the month (MA1, not MA2) and B's MB1
+    ("children_missing", "2023-06", "numerator"): {"MA1", "MB1"},
+    ("cla_children_missing", "2023-06", "numerator"): {"MA1"},
+    ("missing_episodes", "2023-06", "numerator"): {"MA1", "MA2", "MB1"},
+    ("rhi_accepted_pct", "2023-06", "denominator"): {"MA1", "MB1"},
+    ("rhi_accepted_pct", "2023-07", "denominator"): {"MA2"},
+    ("rhi_accepted_pct", "2023-07", "numerator"): set(),
+    # J's period of care (first episode EJ1) ended 20 Oct 2023, E4A
+    ("returned_home", "2023-10", "numerator"): {"EJ1"},
+    ("ceased_sgo_pct", "2023-11", "numerator"): {"EH1"},
+    ("purchased_residential", "2023-07", "numerator"): {"PG2", "PH1"},
+    ("cla_reviews_on_time_pct", "2023-07", "denominator"): {"RA1", "RA2", "RG2"},
+    ("cla_reviews_on_time_pct", "2023-07", "numerator"): {"RA1", "RG2"},
+    # care leavers of the January extract in touch: L1, L9, L10 (in the 2024-01 figure)
+    ("care_leavers_in_touch_pct", "2024-01", "numerator"): {"CL_L1", "CL_L9", "CL_L10"},
+    # a month whose extract was never loaded lists nobody
+    ("care_leavers_in_touch_pct", "2023-11", "denominator"): set(),
+}
+
+
+def members(db: Path, month: str) -> dict[tuple[str, str, str], set[str]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute(f"""
+            select measure_id, strftime(month, '%Y-%m'), part, record_key
+            from scorecard_{month.replace('-', '_')}.int_scorecard__members
+        """).fetchall()
+    finally:
+        con.close()
+    out: dict[tuple[str, str, str], set[str]] = {}
+    for measure, mo, part, key in rows:
+        out.setdefault((measure, mo, part), set()).add(key)
+    return out
+
+
+@pytest.mark.parametrize("key", sorted(FEB_MEMBERS), ids=lambda k: "-".join(k))
+def test_records_behind_figures_2024_02(warehouse, key):
+    assert members(warehouse, FEB).get(key, set()) == FEB_MEMBERS[key]
+
+
+def test_members_are_exactly_what_the_figures_count(warehouse):
+    for month in (JAN, FEB):
+        listed = members(warehouse, month)
+        for (measure, mo), (numerator, denominator, _) in scorecard(warehouse, month).items():
+            assert len(listed.get((measure, mo, "numerator"), set())) == (numerator or 0), (measure, mo)
+            assert len(listed.get((measure, mo, "denominator"), set())) == (denominator or 0), (measure, mo)

@@ -76,10 +76,14 @@ select
     flagged.month_end,
     cast(flagged.age_at_month_end as integer) as age_at_month_end,
     flagged.clea_care_leaver_eligibility as eligibility,
+    eligibilities.description as eligibility_description,
     flagged.clea_care_leaver_in_touch as in_touch,
+    in_touch_codes.description as in_touch_description,
     flagged.clea_care_leaver_latest_contact as latest_contact_date,
     flagged.clea_care_leaver_accommodation as accommodation,
+    accommodations.description as accommodation_description,
     flagged.clea_care_leaver_activity as activity,
+    activities.description as activity_description,
     flagged.is_aged_17_to_21,
     flagged.has_died,
     coalesce(flagged.clea_care_leaver_in_touch = 'YES', false) as is_in_touch,
@@ -90,3 +94,7 @@ select
     -- SCORECARD.md: care leavers aged 17-21 on E, excluding in-touch DIED
     flagged.is_aged_17_to_21 and not flagged.has_died as in_scorecard_denominator
 from flagged
+{{ join_code('care_leaver_eligibility', 'flagged.clea_care_leaver_eligibility', 'eligibilities') }}
+{{ join_code('care_leaver_in_touch', 'flagged.clea_care_leaver_in_touch', 'in_touch_codes') }}
+{{ join_code('care_leaver_accommodation', 'flagged.clea_care_leaver_accommodation', 'accommodations') }}
+{{ join_code('care_leaver_activity', 'flagged.clea_care_leaver_activity', 'activities') }}

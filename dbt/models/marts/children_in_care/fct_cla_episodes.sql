@@ -29,9 +29,12 @@ select
     episodes.clae_cla_placement_id as placement_id,
     episodes.clae_cla_episode_start_date as start_date,
     episodes.clae_cla_episode_start_reason as start_reason,
+    start_reasons.description as start_reason_description,
     episodes.clae_cla_primary_need_code as primary_need_code,
+    primary_needs.description as primary_need_description,
     episodes.clae_cla_episode_ceased_date as ceased_date,
     episodes.clae_cla_episode_ceased_reason as ceased_reason,
+    ceased_reasons.description as ceased_reason_description,
     episodes.clae_entered_care_date as entered_care_date,
     cast({{ dbt.date_trunc('month', 'episodes.clae_cla_episode_start_date') }} as date) as start_month,
     cast({{ dbt.date_trunc('month', 'episodes.clae_cla_episode_ceased_date') }} as date) as ceased_month,
@@ -49,3 +52,6 @@ select
         )
     ) as is_open_at_extract_month_end
 from episodes
+{{ join_code('cla_start_reason', 'episodes.clae_cla_episode_start_reason', 'start_reasons') }}
+{{ join_code('cla_primary_need', 'episodes.clae_cla_primary_need_code', 'primary_needs') }}
+{{ join_code('cla_ceased_reason', 'episodes.clae_cla_episode_ceased_reason', 'ceased_reasons') }}

@@ -21,6 +21,7 @@ select
     legal_statuses.child_key,
     legal_statuses.extract_month,
     legal_statuses.lega_legal_status as legal_status,
+    legal_status_codes.description as legal_status_description,
     legal_statuses.lega_legal_status_start_date as start_date,
     legal_statuses.lega_legal_status_end_date as end_date,
     cast({{ dbt.date_trunc('month', 'legal_statuses.lega_legal_status_start_date') }} as date) as start_month,
@@ -34,3 +35,4 @@ select
         )
     ) as is_open_at_extract_month_end
 from legal_statuses
+{{ join_code('legal_status', 'legal_statuses.lega_legal_status', 'legal_status_codes') }}

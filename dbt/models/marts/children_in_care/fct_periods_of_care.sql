@@ -94,9 +94,11 @@ select
     periods.start_date,
     periods.end_date,
     periods.end_reason,
+    end_reasons.description as end_reason_description,
     cast({{ dbt.date_trunc('month', 'periods.end_date') }} as date) as end_month,
     periods.episode_count,
     periods.end_date is not null as is_ended,
     coalesce(periods.end_reason = 'E4A', false) as is_returned_home,
     coalesce(periods.end_reason in ('E43', 'E44', 'E45', 'E46', 'E47', 'E48'), false) as is_sgo
 from periods
+{{ join_code('cla_ceased_reason', 'periods.end_reason', 'end_reasons') }}

@@ -27,10 +27,13 @@ select
     placements.extract_month,
     placements.clap_cla_id as cla_id,
     placements.clap_cla_placement_type as placement_type,
+    placement_types.description as placement_type_description,
     placements.clap_cla_placement_provider as placement_provider,
+    placement_providers.description as placement_provider_description,
     placements.clap_cla_placement_urn as placement_urn,
     placements.clap_cla_placement_distance as placement_distance_miles,
     placements.clap_cla_placement_change_reason as change_reason,
+    change_reasons.description as change_reason_description,
     placements.clap_cla_placement_start_date as start_date,
     placements.clap_cla_placement_end_date as end_date,
     cast({{ dbt.date_trunc('month', 'placements.clap_cla_placement_start_date') }} as date) as start_month,
@@ -53,3 +56,6 @@ select
         )
     ) as is_open_at_extract_month_end
 from placements
+{{ join_code('placement_type', 'placements.clap_cla_placement_type', 'placement_types') }}
+{{ join_code('placement_provider', 'placements.clap_cla_placement_provider', 'placement_providers') }}
+{{ join_code('placement_change_reason', 'placements.clap_cla_placement_change_reason', 'change_reasons') }}

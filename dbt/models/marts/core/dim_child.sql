@@ -102,7 +102,9 @@ children as (
 select
     {{ pseudonymise('children.person_id') }} as child_key,
     children.pers_sex as sex,
+    sexes.description as sex_description,
     children.pers_ethnicity as ethnicity,
+    ethnicities.description as ethnicity_description,
     cast({{ dbt.date_trunc('month', 'children.pers_dob') }} as date) as birth_month,
     cast({{ dbt.date_trunc('month', 'children.pers_expected_dob') }} as date) as expected_birth_month,
     children.pers_death_date is not null as is_deceased,
@@ -110,3 +112,5 @@ select
     children.extract_month is not null as has_person_record,
     coalesce(children.extract_month = {{ extract_month() }}, false) as in_current_extract
 from children
+{{ join_code('sex', 'children.pers_sex', 'sexes') }}
+{{ join_code('ethnicity', 'children.pers_ethnicity', 'ethnicities') }}

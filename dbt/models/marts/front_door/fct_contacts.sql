@@ -39,6 +39,7 @@ select
     timed.cont_contact_date as contact_date,
     cast({{ dbt.date_trunc('month', 'timed.cont_contact_date') }} as date) as contact_month,
     timed.cont_contact_source_code as contact_source_code,
+    contact_sources.description as contact_source_description,
     timed.cont_contact_source_code = '6' as is_police,
     coalesce(timed.cont_new_referral_flag, false) as led_to_referral,
     coalesce(timed.cont_advice_flag, false) as is_advice,
@@ -52,3 +53,4 @@ select
         as decided_within_1wd,
     timed.extract_month
 from timed
+{{ join_code('contact_source', 'timed.cont_contact_source_code', 'contact_sources') }}

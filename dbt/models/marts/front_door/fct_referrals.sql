@@ -41,13 +41,19 @@ select
     with_previous.cine_referral_date as referral_date,
     cast({{ dbt.date_trunc('month', 'with_previous.cine_referral_date') }} as date) as referral_month,
     with_previous.cine_referral_source_code as referral_source_code,
+    referral_sources.description as referral_source_description,
     with_previous.cine_cin_primary_need_code as primary_need_code,
+    primary_needs.description as primary_need_description,
     coalesce(with_previous.cine_referral_nfa, false) as is_nfa,
     with_previous.cine_close_date as close_date,
     with_previous.cine_close_reason as close_reason,
+    close_reasons.description as close_reason_description,
     with_previous.previous_referral_date,
     with_previous.twelve_months_before,
     coalesce(with_previous.previous_referral_date >= with_previous.twelve_months_before, false)
         as is_rereferral_12m,
     with_previous.extract_month
 from with_previous
+{{ join_code('contact_source', 'with_previous.cine_referral_source_code', 'referral_sources') }}
+{{ join_code('cin_primary_need', 'with_previous.cine_cin_primary_need_code', 'primary_needs') }}
+{{ join_code('cin_close_reason', 'with_previous.cine_close_reason', 'close_reasons') }}

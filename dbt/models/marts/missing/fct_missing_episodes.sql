@@ -52,6 +52,7 @@ select
     joined.child_key,
     joined.extract_month,
     joined.miss_missing_episode_type as episode_type,
+    episode_types.description as episode_type_description,
     joined.miss_missing_episode_start_date as start_date,
     joined.miss_missing_episode_end_date as end_date,
     cast({{ dbt.date_trunc('month', 'joined.miss_missing_episode_start_date') }} as date) as start_month,
@@ -60,7 +61,9 @@ select
     joined.miss_missing_episode_type = 'A' as is_away,
     joined.looked_after_at_start,
     joined.miss_missing_rhi_offered as rhi_offered,
+    rhi_offered_codes.description as rhi_offered_description,
     joined.miss_missing_rhi_accepted as rhi_accepted,
+    rhi_accepted_codes.description as rhi_accepted_description,
     coalesce(joined.miss_missing_rhi_offered = 'Y', false) as is_rhi_offered,
     coalesce(joined.miss_missing_rhi_accepted = 'Y', false) as is_rhi_accepted,
     joined.miss_missing_episode_end_date - joined.miss_missing_episode_start_date as duration_days,
@@ -72,3 +75,6 @@ select
         )
     ) as is_open_at_extract_month_end
 from joined
+{{ join_code('missing_type', 'joined.miss_missing_episode_type', 'episode_types') }}
+{{ join_code('rhi', 'joined.miss_missing_rhi_offered', 'rhi_offered_codes') }}
+{{ join_code('rhi', 'joined.miss_missing_rhi_accepted', 'rhi_accepted_codes') }}
