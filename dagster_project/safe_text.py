@@ -9,7 +9,7 @@ names). A spreadsheet opening such a file runs a cell that begins with ``=``, ``
 :func:`safe_text` neutralises such text as OWASP advises ("CSV Injection"): it prefixes a
 single quote, so the cell is read as text and shown with the quote in front. The writers apply
 it to text cells only: a number (``-3.5`` written as a number) stays a number. The xlsx writer
-also stores every text cell as a string cell, never a formula (publish/outputs/workbook.py); the
+also stores every text cell as a string cell, never a formula (publish/outputs/xlsx.py); the
 csv module quotes a cell holding the delimiter, a quote or a line break, so no text can start a
 new cell of its own. HTML is escaped by jinja's autoescape instead (a different danger).
 """

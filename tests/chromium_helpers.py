@@ -4,7 +4,8 @@
 on PATH (CI runs as root on a fresh machine). :class:`Page` opens a file in headless Chromium
 through the DevTools protocol (``websockets``, already a dependency of Dagster's webserver) and
 records every request the page makes, so a test can assert that none leaves the machine, run
-JavaScript in the page, and take a full-page screenshot.
+JavaScript in the page, take a full-page screenshot and print the page to PDF as Chromium's print
+dialog would (:meth:`Page.print_pdf`; :func:`pdf_pages` reads the pages' sizes back).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import base64
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -152,6 +154,25 @@ class Page:
         path.write_bytes(base64.b64decode(shot["data"]))
         return path
 
+    def screenshot_of(self, selector: str, path: Path, padding: int = 8) -> Path:
+        """A PNG of the element ``selector`` (its bounding box and ``padding`` pixels around it)."""
+        box = self.evaluate(f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
+                            ".getBoundingClientRect();"
+                            " return [r.left + scrollX, r.top + scrollY, r.width, r.height]; })()")
+        x, y = max(box[0] - padding, 0), max(box[1] - padding, 0)
+        shot = self.send("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": x, "y": y, "width": box[2] + 2 * padding, "height": box[3] + 2 * padding, "scale": 1}})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
+
+    def print_pdf(self, **params: Any) -> bytes:
+        """The page printed to PDF, its page size and margins from the page's CSS (``@page``) and
+        its backgrounds printed, as a browser's print dialog does by default for this page."""
+        res = self.send("Page.printToPDF", {"preferCSSPageSize": True, "printBackground": True, **params})
+        return base64.b64decode(res["data"])
+
     def close(self) -> None:
         try:
             self.ws.close()
@@ -168,3 +189,23 @@ class Page:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+A4_LANDSCAPE_POINTS = (841.89, 595.28)  # 297 x 210 mm in PDF points
+
+
+def pdf_pages(pdf: bytes) -> list[tuple[float, float]]:
+    """(width, height) in points of every page of a PDF Chromium printed (its page objects are
+    plain dictionaries, each with its own /MediaBox); checked against the page tree's /Count."""
+    pages = re.findall(rb"/Type\s*/Page(?![s\w])(.*?)endobj", pdf, re.S)
+    sizes = []
+    for page in pages:
+        box = re.search(rb"/MediaBox\s*\[\s*([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s*\]", page)
+        if box is None:
+            raise AssertionError("a page without its own /MediaBox")
+        x0, y0, x1, y1 = (float(v) for v in box.groups())
+        sizes.append((x1 - x0, y1 - y0))
+    counts = [int(n) for n in re.findall(rb"/Type\s*/Pages\b[^>]*?/Count\s+(\d+)", pdf, re.S)]
+    if not counts or max(counts) != len(sizes):
+        raise AssertionError(f"the page tree counts {counts}, the file has {len(sizes)} page objects")
+    return sizes

@@ -39,6 +39,23 @@ def test_every_table_and_column_is_commented(published_home):
     assert tables == [] and missing == []
 
 
+def test_the_audit_trail_is_commented_too(published_home):
+    """audit.published_figures, publications, signoffs and the restatements view: every table and column."""
+    con = duckdb.connect(str(published_home.warehouse), read_only=True)
+    try:
+        relations = con.execute("""select table_name, comment from duckdb_tables() where schema_name = 'audit'
+                                   union all select view_name, comment from duckdb_views()
+                                   where schema_name = 'audit'""").fetchall()
+        columns = con.execute("""select table_name, column_name, comment from duckdb_columns()
+                                 where schema_name = 'audit'""").fetchall()
+    finally:
+        con.close()
+    assert {r for r, _ in relations} == {"published_figures", "publications", "signoffs", "restatements"}
+    assert [r for r, comment in relations if not (comment or "").strip()] == []
+    assert len(columns) > 35
+    assert [(t, c) for t, c, comment in columns if not (comment or "").strip()] == []
+
+
 def test_docs_site_beside_the_warehouse_describes_what_analysts_get(published_home):
     docs = published_home.published / "docs"
     assert sorted(p.name for p in docs.iterdir()) == sorted(DOCS_FILES)

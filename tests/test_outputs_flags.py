@@ -74,30 +74,59 @@ def _cell(ws, measure_name: str, label: str):
     raise AssertionError(measure_name)
 
 
-def test_marks_fills_and_comments_in_the_workbook(flagged):
+RAG_COLOURS = ("009E73", "E69F00", "D55E00")  # the only fills a figure's status may bring
+
+
+def _neutral(cell, style: str) -> None:
+    """A flag's style: an outline of ``style`` in the neutral grey on every side, and no fill
+    (a fill is what readers take for performance: RAG)."""
+    assert cell.fill.fill_type is None, cell.fill
+    for side in (cell.border.left, cell.border.right, cell.border.top, cell.border.bottom):
+        assert side.style == style and side.color.rgb.endswith("404040"), side
+
+
+def test_marks_outlines_and_comments_in_the_workbook(flagged):
     out, was = flagged
     wb = openpyxl.load_workbook(out / "scorecard.xlsx")
     ws = wb["Scorecard"]
     signed = _cell(ws, "Reduced % in contacts resulting in a referral", "Jul 23")
-    assert signed.number_format == '0.0"% [s]"'
-    assert isinstance(signed.value, float)
+    assert signed.number_format == '0.0%" [s]"'
+    assert isinstance(signed.value, float) and 0 < signed.value < 1  # a fraction, shown as a percentage
     assert SIGNER in signed.comment.text and REASON in signed.comment.text
-    assert signed.fill.fgColor.rgb.endswith("BDD7EE")
+    _neutral(signed, "double")
     warned = _cell(ws, "Number of contacts from the police", "Jun 23")
     assert warned.number_format == '#,##0" [w]"' and "40% above" in warned.comment.text
+    _neutral(warned, "mediumDashed")
     ws12 = wb["Scorecard 12 months"]
     restated = _cell(ws12, "Reduction in the number of contacts", "May 23")
     assert restated.number_format == '#,##0" [r]"'
     assert f"published as {was:,.0f} in the scorecard of 2023-06" in restated.comment.text
+    _neutral(restated, "dotted")
     notes = _cell(ws, "Reduced % in contacts resulting in a referral", "Flags and notes").value
     assert "Jul 23 [s]" in notes and SIGNER in notes
+    committee = wb["Committee summary"]
+    latest = next(r for r in committee.iter_rows() if r[0].value == "Reduced % in contacts resulting in a referral")
+    assert latest[2].number_format == '0.0%" [s]"'
+    assert latest[8].value == "[s]" and latest[8].comment.text == "signed off: Jul 23"  # one line, and in words
+    _neutral(latest[2], "double")
+    # the key says what each outline means, in the outline itself
+    key = {c.value[:3]: c for row in committee.iter_rows(max_col=1) for c in row
+           if isinstance(c.value, str) and c.value.startswith("[")}
+    assert set(key) == {"[w]", "[s]", "[r]"}
+    _neutral(key["[s]"], "double")
+    for ws in wb.worksheets:  # no flagged figure anywhere carries a RAG colour
+        for row in ws.iter_rows():
+            for c in row:
+                if c.comment is not None:
+                    assert not (c.fill.fill_type and c.fill.fgColor.rgb[-6:] in RAG_COLOURS), c.coordinate
     quality = [r for r in wb["Quality summary"].iter_rows(values_only=True)
                if r[0] and str(r[0]).startswith("history.")]
     signed_row = next(r for r in quality if r[0] == "history.contacts_to_referral_pct")
     assert signed_row[2] == "signed_off" and signed_row[5] == SIGNER and signed_row[7] == REASON
+    assert isinstance(signed_row[6], datetime)  # when it was signed off, as a date and time
     restatements = [r for r in wb["Quality summary"].iter_rows(values_only=True)
-                    if r[0] == "Reduction in the number of contacts" and r[1] == "May 23"]
-    assert restatements and restatements[0][2] == "2023-06" and restatements[0][3] == was
+                    if r[0] == "Reduction in the number of contacts" and r[1] == datetime(2023, 5, 1)]
+    assert restatements and restatements[0][2] == datetime(2023, 6, 1) and restatements[0][3] == was
 
 
 def test_flags_explained_on_the_page(flagged):
@@ -106,6 +135,12 @@ def test_flags_explained_on_the_page(flagged):
     assert SIGNER in html and REASON in html
     assert '<span class="mark"> [s]</span>' in html and '<span class="mark"> [w]</span>' in html
     assert f"published as {was:,.0f} in the scorecard of Jun 2023" in html
+    # a flag is an outline, never a fill, and the key says what each outline means
+    assert 'class="n flag flag-signed_off"' in html and 'class="n flag flag-warning"' in html
+    assert "td.flag-signed_off, .key .flag-signed_off { outline-style: double; }" in html
+    assert "--restated" not in html and "#e2efda" not in html.lower()  # the old green fill of a restatement
+    for flag, word in (("signed_off", "double"), ("warning", "dashed"), ("restated", "dotted")):
+        assert f'<span class="flagbox flag-{flag}">' in html and f"{word} outline" in html
 
 
 def test_public_variant_keeps_marks_but_no_names_or_figures_in_notes(flagged):

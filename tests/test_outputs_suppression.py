@@ -7,15 +7,15 @@ The rules on hand-made figures first, then the real public files of a small area
 from __future__ import annotations
 
 import csv
-import json
 import re
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from dagster_project.publish.outputs.data import Figure, Measure, ScorecardData
+from dagster_project.publish.outputs.data import Figure, Measure, Publication, Status
 from dagster_project.publish.outputs.suppression import (
     COUNTS_OF,
     RELATIONS,
@@ -36,17 +36,21 @@ def _measure(mid: str, unit: str, polarity: str = "Low") -> Measure:
     return Measure(mid, mid, mid, "S", polarity, unit, "", 0, False, None)
 
 
-def _data(rows: dict[str, tuple], units: dict[str, str]) -> ScorecardData:
-    """rows: measure -> (numerator, denominator) for both months (same figures)."""
+STATUS = Status(target=10.0, rag_status="red", direction_vs_previous_month="worse",
+                direction_vs_same_month_last_year="better")
+
+
+def _data(rows: dict[str, tuple], units: dict[str, str]) -> Publication:
+    """rows: measure -> (numerator, denominator) for both months (same figures, each with a status)."""
     figures = {}
     for mid, (n, d) in rows.items():
         for month in (M1, M2):
             value = None if n is None else (float(n) if units[mid] == "count" else
                                             (round(100 * n / d, 1) if d else None))
             availability = "available" if value is not None else "no_data"
-            figures[(mid, month)] = Figure(mid, month, value, n, d, availability)
-    measures = [_measure(mid, units[mid]) for mid in rows]
-    return ScorecardData(M2, "run", datetime(2023, 8, 4), [M1, M2], measures, figures)
+            figures[(mid, month)] = Figure(mid, month, value, n, d, availability, status=STATUS)
+    measures = tuple(_measure(mid, units[mid]) for mid in rows)
+    return Publication(M2, (M1, M2), measures, figures)
 
 
 def test_primary_suppression_of_counts_1_to_5_and_zero_shown():
@@ -119,9 +123,32 @@ def test_every_measure_says_what_it_counts_and_relations_name_real_quantities():
     assert set(ALIASES) <= names and set(ALIASES.values()) <= names
 
 
-def test_direction_of_travel_not_shown_across_a_suppressed_figure():
-    data = _data({"private_fostering": (4, None)}, {"private_fostering": "count"})
-    assert suppress(data).direction("private_fostering").verdict == ""
+def test_no_rag_or_direction_for_or_across_a_suppressed_figure():
+    data = _data({"private_fostering": (4, None), "contacts": (120, None)},
+                 {"private_fostering": "count", "contacts": "count"})
+    public = suppress(data)
+    hidden = public.figure("private_fostering", M2).status
+    assert (hidden.rag_status, hidden.direction_vs_previous_month, hidden.direction_vs_same_month_last_year) == \
+        (None, None, None)
+    assert hidden.target == STATUS.target  # the target itself says nothing about the children
+    assert public.figure("contacts", M2).status == STATUS  # the model's status, untouched
+    # a figure after a suppressed month keeps its RAG but not its direction against that month
+    data = _data({"private_fostering": (12, None)}, {"private_fostering": "count"})
+    data.figures[("private_fostering", M1)] = Figure("private_fostering", M1, 3.0, 3, None, "available")
+    after = suppress(data).figure("private_fostering", M2).status
+    assert after.rag_status == "red" and after.direction_vs_previous_month is None
+    assert after.direction_vs_same_month_last_year == "better"
+    # before the window, and a year before: a count of 1 to 5 there is not shown here, nor compared with
+    data = _data({"private_fostering": (12, None)}, {"private_fostering": "count"})
+    data.figures[("private_fostering", M1)] = replace(
+        data.figure("private_fostering", M1),
+        status=replace(STATUS, previous_month_value=4.0, same_month_last_year_value=5.0))
+    data.figures[("private_fostering", M2)] = replace(
+        data.figure("private_fostering", M2), status=replace(STATUS, same_month_last_year_value=6.0))
+    first, last = (suppress(data).figure("private_fostering", m).status for m in (M1, M2))
+    assert first.direction_vs_previous_month is None and first.direction_vs_same_month_last_year is None
+    assert last.direction_vs_same_month_last_year == "better" and last.direction_vs_previous_month == "worse"
+    assert first.previous_month_value is None and last.same_month_last_year_value is None  # never published
 
 
 # ---- the real public files ----------------------------------------------------------------------
@@ -146,7 +173,7 @@ def csvs(published_home):
 def test_public_variant_only_with_the_setting(published_home):
     assert not (published_home.month_dir(FIRST) / "public").exists()  # run without --public
     files = sorted(p.name for p in (published_home.month_dir(LAST) / "public").iterdir())
-    assert files == ["scorecard.csv", "scorecard.html", "scorecard.xlsx"]
+    assert files == ["scorecard.csv", "scorecard.html", "scorecard.parquet", "scorecard.xlsx"]  # never the marts
 
 
 def test_the_small_area_has_small_counts_and_the_public_csv_hides_them(csvs):
@@ -211,16 +238,15 @@ def test_public_workbook_and_page_carry_the_suppression(published_home, csvs):
 
     html = (folder / "scorecard.html").read_text(encoding="utf-8")
     assert "public version" in html
-    # the chart data: every suppressed month is a gap, never the number
+    # the charts: every suppressed month is a gap labelled c, never a point
     suppressed = {(r["measure_id"], r["month"]) for r in public if r["value"] == "c"}
-    decoder = json.JSONDecoder()
     seen = 0
-    for match in re.finditer(r'Plotly\.newPlot\(\s*"chart-([a-z0-9_]+)",\s*', html):
-        traces, _ = decoder.raw_decode(html, match.end())
-        main = traces[0]
-        months = [datetime.strptime(x, "%b %y").strftime("%Y-%m") for x in main["x"]]
-        for month, y, text in zip(months, main["y"], main["text"], strict=True):
-            if (match.group(1), month) in suppressed:
-                seen += 1
-                assert y is None and text == "c"
+    for article in re.finditer(r'<article class="measure" id="m-([a-z0-9_]+)".*?</article>', html, re.S):
+        chart = re.search(r'<svg class="trend".*?</svg>', article.group(0), re.S).group(0)
+        points = set(re.findall(r'<circle [^>]*data-month="([0-9-]+)"', chart))
+        gaps = dict(re.findall(r'<text [^>]*class="gap" data-month="([0-9-]+)">([^<]*)<', chart))
+        for month in {m for mid, m in suppressed if mid == article.group(1)}:
+            seen += 1
+            assert month not in points and gaps[month] == "c"
+        assert len(points) + len(gaps) == 12
     assert seen == len(suppressed) > 0

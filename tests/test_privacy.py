@@ -11,8 +11,8 @@ Person ids are short numbers, so they are compared with whole cell values in the
 with whole tokens in files (a figure "12" is not a hit). The generator numbers people from
 100000 and every other record type from 600000 up (contacts from 10000000), so at this scale a
 person id can neither be another record's id nor a published figure: any hit is a real leak.
-Third-party text embedded verbatim (plotly.js in the page, the dbt docs application around the
-inlined manifest, openpyxl's theme part of the workbook) is removed before the scan: it is the
+Third-party text embedded verbatim (the dbt docs application around the inlined manifest,
+openpyxl's theme part of the workbook) is removed before the scan: it is the
 same whatever the input, and holds 6-digit numbers that would collide with the ids.
 """
 
@@ -36,7 +36,6 @@ from openpyxl.writer.theme import theme_xml
 
 from dagster_project.extracts.manifest import file_sha256
 from dagster_project.publish.outputs.docs_site import _docs_index_template
-from dagster_project.publish.outputs.html import plotly_js
 from tests.outputs_pipeline import SECRET_KEY, XDIST_GROUP
 from tests.pipeline_helpers import generate, run
 
@@ -127,8 +126,6 @@ def _problems(text: str, ident: Identifying, where: str, *,
 
 
 def _strip_third_party(path: Path, text: str) -> str:
-    if path.suffix == ".html" and plotly_js() in text:
-        text = text.replace(plotly_js(), "")
     if path.name == "index.html" and path.parent.name == "docs":
         template = _docs_index_template().read_text(encoding="utf-8")
         head, between, tail = re.split(r'"MANIFEST\.JSON INLINE DATA"|"CATALOG\.JSON INLINE DATA"', template)

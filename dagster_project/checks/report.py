@@ -271,6 +271,12 @@ def write_quality_report(
     """Write quality_report.html and quality_report.csv for the run into ``out_dir``
     (``with_run``: see :func:`render_html`)."""
     data = collect(con, month, run_id, dbt_run_results=dbt_run_results, outcome=outcome)
+    return write_report(data, out_dir, with_run=with_run)
+
+
+def write_report(data: ReportData, out_dir: Path, *, with_run: bool = False) -> tuple[Path, Path]:
+    """The one writer of quality_report.html and quality_report.csv, from a collected report (the
+    working report of every run, and the published one of a month, which names no run)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     html, csv_path = out_dir / HTML_NAME, out_dir / CSV_NAME
     html.write_text(render_html(data, with_run=with_run), encoding="utf-8")

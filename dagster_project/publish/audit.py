@@ -6,8 +6,11 @@ Called by the publish step inside write-audit-publish, on the working warehouse:
   numerator, denominator, extract month, run, time) into ``audit.published_figures``; call it
   before the published copy is built so the copy carries the trail, and :func:`forget_run` if the
   publish then fails;
-* :func:`create_figure_notes` — a temporary table ``figure_notes(measure_id, month, flag, note)``
-  to print beside each figure: sign-offs (who, when, why), warnings, restatements;
+* :func:`figure_notes` — what to print beside each figure (sign-offs: who, when, why; warnings;
+  restatements), from the run's evaluations and restated figures (the publication reads it once:
+  :mod:`dagster_project.publish.outputs.data`); :func:`create_figure_notes` gives the same as a
+  temporary table ``figure_notes(measure_id, month, flag, note)``;
+* :func:`copy_audit_tables` — the trail, with table and column comments, into the analysts' copy;
 * :func:`restatements`, :func:`published_as_of`, :func:`signoffs` — the questions people ask.
 
 "What did we tell the committee in August?" is one query::
@@ -25,7 +28,7 @@ from typing import Any
 
 import duckdb
 
-from dagster_project.checks.results import QUALITY_SCHEMA, SIGNED_OFF, WARN, SignOff, ensure_quality_schema
+from dagster_project.checks.results import QUALITY_SCHEMA, SIGNED_OFF, WARN, ensure_quality_schema
 from dagster_project.checks.signoff import signoffs_for_month
 from dagster_project.published_figures import (
     AUDIT_SCHEMA,
@@ -34,7 +37,7 @@ from dagster_project.published_figures import (
     against_published,
     ensure_trail,
 )
-from dagster_project.warehouse_sql import fetch_dicts
+from dagster_project.warehouse_sql import fetch_dicts, transaction
 
 RESTATEMENTS = f"{AUDIT_SCHEMA}.restatements"
 # Each (measure, month) in extract order; a restatement is a publication whose value differs from
@@ -142,10 +145,6 @@ def signoffs(con: duckdb.DuckDBPyConnection, month: date | None = None) -> list[
     return rows
 
 
-def month_signoffs(con: duckdb.DuckDBPyConnection, month: date) -> dict[str, SignOff]:
-    return signoffs_for_month(con, month)
-
-
 def _months_of(evidence: dict[str, Any], family: str) -> list[str]:
     """Months a finding's evidence names (restatements name several)."""
     if family == "restatement":
@@ -155,16 +154,55 @@ def _months_of(evidence: dict[str, Any], family: str) -> list[str]:
     return []
 
 
-def create_figure_notes(con: duckdb.DuckDBPyConnection, month: date, run_id: str) -> int:
-    """TEMP table ``figure_notes(measure_id, month, flag, note)``: what to print beside a figure.
+FLAG_ORDER = ("signed_off", "warning", "restated")  # most important first
 
-    ``flag`` is ``signed_off`` (a hold a person accepted: who, when, why), ``warning`` (a warn check
-    flagged it) or ``restated`` (an earlier extract published another value). One row per figure;
-    several notes are joined with " | ". Join it to the scorecard on (measure_id, month).
+
+def _was(row: dict[str, Any]) -> str:
+    value = row["published_value"]
+    if value is None:
+        return "no data"
+    return f"{value:.1f}%" if row["published_unit"] == "percent" else f"{value:,.0f}"
+
+
+def figure_notes(evaluations: list[dict[str, Any]], restated: list[dict[str, Any]],
+                 month: date) -> dict[tuple[str, date], list[tuple[str, str]]]:
+    """What to print beside each figure, by (measure_id, month): ``(flag, text)`` pairs, most
+    important first. A pure function of what the run's checks said and what it restates.
+
+    ``evaluations``: the run's check evaluations (:func:`dagster_project.checks.report.collect`:
+    ``check_id``, ``family``, ``status``, ``summary``, parsed ``evidence``, ``measure_id``,
+    ``figure_month``, ``signoff``); only ``signed_off`` and ``warn`` ones about a measure count.
+    ``restated``: rows of :func:`dagster_project.published_figures.against_published` whose
+    ``restated`` is true. ``flag`` is ``signed_off`` (a hold a person accepted: who, when, why),
+    ``warning`` (a warn check flagged it) or ``restated`` (an earlier extract published another
+    value).
     """
+    notes: dict[tuple[str, date], list[tuple[str, str]]] = {}
+    for e in evaluations:
+        if e["status"] not in (SIGNED_OFF, WARN) or not e.get("measure_id"):
+            continue
+        months = _months_of(e.get("evidence") or {}, e["family"]) or [str(e.get("figure_month") or month)[:10]]
+        s = e.get("signoff")
+        if e["status"] == SIGNED_OFF and s is not None:
+            flag, text = "signed_off", f"{e['check_id']}: {e['summary']} - {s.as_text()}"
+        else:
+            flag, text = "warning", f"{e['check_id']}: {e['summary']}"
+        for m in dict.fromkeys(months):
+            notes.setdefault((e["measure_id"], date.fromisoformat(m)), []).append((flag, text))
+    for r in restated:
+        notes.setdefault((r["measure_id"], r["month"]), []).append(
+            ("restated", f"restated: published as {_was(r)} in the scorecard of {r['published_extract']:%Y-%m}"))
+    for items in notes.values():
+        items.sort(key=lambda i: FLAG_ORDER.index(i[0]))
+    return dict(sorted(notes.items()))
+
+
+def create_figure_notes(con: duckdb.DuckDBPyConnection, month: date, run_id: str) -> int:
+    """TEMP table ``figure_notes(measure_id, month, flag, note)``: :func:`figure_notes` of the
+    run as a table, one row per figure (``flag`` the most important, the notes joined with " | ").
+    Join it to the scorecard on (measure_id, month)."""
     ensure_quality_schema(con)
     ensure_audit_schema(con)
-    notes: dict[tuple[str, str], list[tuple[str, str]]] = {}
     evaluations = fetch_dicts(
         con,
         f"""select check_id, family, status, summary, evidence, measure_id, figure_month
@@ -175,34 +213,11 @@ def create_figure_notes(con: duckdb.DuckDBPyConnection, month: date, run_id: str
     )
     signed = signoffs_for_month(con, month)
     for e in evaluations:
-        ev = json.loads(e["evidence"]) if e["evidence"] else {}
-        months = _months_of(ev, e["family"]) or [str(e["figure_month"] or month)[:10]]
-        if e["status"] == SIGNED_OFF and e["check_id"] in signed:
-            s = signed[e["check_id"]]
-            text = f"{e['check_id']}: {e['summary']} - {s.as_text()}"
-            flag = "signed_off"
-        else:
-            text = f"{e['check_id']}: {e['summary']}"
-            flag = "warning"
-        for m in dict.fromkeys(months):
-            notes.setdefault((e["measure_id"], m), []).append((flag, text))
+        e["evidence"] = json.loads(e["evidence"]) if e["evidence"] else {}
+        e["signoff"] = signed.get(e["check_id"]) if e["status"] == SIGNED_OFF else None
     restated = [r for r in against_published(con, month) if r["restated"]]
-    for r in restated:
-        was = (
-            "no data"
-            if r["published_value"] is None
-            else f"{r['published_value']:.1f}%"
-            if r["published_unit"] == "percent"
-            else f"{r['published_value']:,.0f}"
-        )
-        notes.setdefault((r["measure_id"], str(r["month"])[:10]), []).append(
-            ("restated", f"restated: published as {was} in the scorecard of {r['published_extract']:%Y-%m}")
-        )
-    order = {"signed_off": 0, "warning": 1, "restated": 2}
-    rows = []
-    for (mid, m), items in sorted(notes.items()):
-        items.sort(key=lambda i: order[i[0]])
-        rows.append((mid, date.fromisoformat(m), items[0][0], " | ".join(t for _, t in items)))
+    rows = [(mid, m, items[0][0], " | ".join(t for _, t in items))
+            for (mid, m), items in figure_notes(evaluations, restated, month).items()]
     con.execute(
         "CREATE OR REPLACE TEMP TABLE figure_notes "
         "(measure_id VARCHAR, month DATE, flag VARCHAR, note VARCHAR)"
@@ -232,10 +247,25 @@ def copy_audit_tables(con: duckdb.DuckDBPyConnection, alias: str, publishing: tu
     )
     # a view resolves its tables in its own database: this one reads the copy's published_figures
     con.execute(RESTATEMENTS_VIEW.replace(f"VIEW {RESTATEMENTS}", f"VIEW {alias}.{RESTATEMENTS}"))
-    for table, comment in AUDIT_COMMENTS.items():
-        kind = "VIEW" if table == RESTATEMENTS else "TABLE"
-        con.execute(f"COMMENT ON {kind} {alias}.{table} IS '{comment}'")
+    comment_audit_tables(con, alias)
     return [PUBLISHED_FIGURES, PUBLICATIONS, f"{AUDIT_SCHEMA}.signoffs", RESTATEMENTS]
+
+
+def comment_audit_tables(con: duckdb.DuckDBPyConnection, alias: str) -> None:
+    """Table and column comments of the audit trail in the attached database ``alias`` (analysts
+    read them with ``duckdb_tables()`` / ``duckdb_columns()`` and in the docs site), in one
+    transaction (one commit to the file)."""
+    with transaction(con):
+        for table, comment in AUDIT_COMMENTS.items():
+            kind = "VIEW" if table == RESTATEMENTS else "TABLE"
+            con.execute(f"COMMENT ON {kind} {alias}.{table} IS {_literal(comment)}")
+        for table, columns in AUDIT_COLUMN_COMMENTS.items():
+            for column, comment in columns.items():
+                con.execute(f'COMMENT ON COLUMN {alias}.{table}."{column}" IS {_literal(comment)}')
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 AUDIT_COMMENTS = {
@@ -244,4 +274,60 @@ AUDIT_COMMENTS = {
     PUBLICATIONS: "One row per publication of a month: the run that published it and when.",
     f"{AUDIT_SCHEMA}.signoffs": "Held quality checks a named person signed off: who, when, why, which figures.",
     RESTATEMENTS: "Published figures a later extract changed, with the previous and new values and the change.",
+}
+
+_FIGURE = {
+    "measure_id": "Measure id (-> dim_measure).",
+    "month": "The month the figure is for (first day).",
+    "unit": "count or percent (from dim_measure when it was published).",
+}
+_PUBLICATION = {
+    "run_id": "The Dagster run that published it (publication.json in the month folder names the same run).",
+    "published_at": "When it was published (UTC).",
+}
+AUDIT_COLUMN_COMMENTS: dict[str, dict[str, str]] = {
+    PUBLISHED_FIGURES: {
+        **_FIGURE,
+        "value": "The figure as published: the count, or the percentage (0-100, one decimal place); NULL when "
+                 "there was no figure (see availability).",
+        "numerator": "The count (count measures) or the numerator (percentages) as published.",
+        "denominator": "The denominator of a percentage as published; NULL for count measures.",
+        "availability": "available, no_data or not_available, as in fct_scorecard when it was published.",
+        "extract_month": "The extract (month M) whose scorecard published the figure: what the committee of that "
+                         "month was told.",
+        **_PUBLICATION,
+    },
+    PUBLICATIONS: {
+        "month": "The month (extract) published (first day).",
+        **_PUBLICATION,
+    },
+    f"{AUDIT_SCHEMA}.signoffs": {
+        "month": "The month (extract) whose run the sign-off lets publish (first day).",
+        "check_id": "The held quality check signed off (family.subject, as in quality_policy.yml).",
+        "signed_by": "Who signed it off, as given to csc-warehouse signoff --by.",
+        "reason": "Why the figures are right, as given to --reason.",
+        "signed_at": "When it was signed off (UTC).",
+        "severity": "The check's severity in the policy when it was signed off (hold).",
+        "summary": "What the check found when it was signed off (its figures).",
+        "evidence": "The check's evidence when it was signed off (JSON): the figures behind the summary.",
+        "measure_id": "The measure the check is about (-> dim_measure); NULL when it is about no one measure.",
+        "figure_month": "The month of the figure the check is about (first day), when it is about one.",
+        "evaluated_run_id": "The run whose failed evaluation was signed off.",
+    },
+    RESTATEMENTS: {
+        **_FIGURE,
+        "previous_extract_month": "The extract that published the figure before.",
+        "extract_month": "The later extract that published another value.",
+        "previous_value": "The value published before.",
+        "value": "The value the later extract published.",
+        "change": "value - previous_value, in the figure's unit (percentage points for percentages).",
+        "relative_change": "change / |previous_value|; NULL when previous_value is 0.",
+        "previous_numerator": "The numerator published before.",
+        "numerator": "The numerator the later extract published.",
+        "previous_denominator": "The denominator published before.",
+        "denominator": "The denominator the later extract published.",
+        "previous_availability": "The availability published before.",
+        "availability": "The availability the later extract published.",
+        **_PUBLICATION,
+    },
 }

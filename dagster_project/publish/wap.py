@@ -12,10 +12,10 @@ published/docs -> current/docs
 published/<YYYY-MM> -> current/<YYYY-MM>
 ```
 
-1. the month's files (scorecard CSV, workbook, page, quality report, ``publication.json``; with
-   the ``public`` setting the suppressed variant under ``public/``) are written into the new
-   version; the other months' files are hard links to the current version's (published files
-   never change, so sharing them is safe and costs no space);
+1. the month's files (scorecard CSV, Parquet, workbook, page, quality report, the marts as Parquet,
+   ``publication.json``; with the ``public`` setting the suppressed variant under ``public/``) are
+   written into the new version; the other months' files are hard links to the current version's
+   (published files never change, so sharing them is safe and costs no space);
 2. the analysts' warehouse is a *new file* (the marts and dimensions copied from the working
    warehouse, never raw, staging or quarantine) with its docs site, or a hard link to the current
    one when an older month is re-published;
@@ -109,35 +109,6 @@ def build_published_copy(con: duckdb.DuckDBPyConnection, target: Path, publishin
     finally:
         con.execute("detach pub")
     return tables
-
-
-def write_scorecard_csv(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """scorecard.csv: one row per measure and month; empty cells for no data / not available."""
-    con.execute(
-        f"""
-        copy (
-            select
-                s.measure_id,
-                strftime(s.month, '%Y-%m') as month,
-                case
-                    when s.value is null then null
-                    when m.unit = 'count' then cast(cast(s.value as bigint) as varchar)
-                    else printf('%.1f', s.value)
-                end as value,
-                s.numerator,
-                s.denominator,
-                s.availability,
-                m.measure_name,
-                m.section,
-                m.polarity,
-                m.unit,
-                strftime(s.extract_month, '%Y-%m') as extract_month
-            from main.fct_scorecard as s
-            inner join main.dim_measure as m on s.measure_id = m.measure_id
-            order by m.sort_order, s.month
-        ) to {_sql_literal(str(path))} (header, delimiter ',')
-        """
-    )
 
 
 CURRENT = "current"
@@ -265,11 +236,12 @@ def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date,
 
     ``public``: also write the suppressed public variant under ``<YYYY-MM>/public/``.
     """
-    from dagster_project.checks.report import dbt_run_results_path, write_quality_report
-    from dagster_project.models.pseudonym import home_key
+    from dagster_project.checks.report import dbt_run_results_path
+    from dagster_project.pseudonym import home_key
     from dagster_project.publish.audit import record_published_figures
     from dagster_project.publish.outputs import PublicationSettings, write_outputs
     from dagster_project.publish.outputs.docs_site import write_docs_site
+    from dagster_project.publish.outputs.marts import MARTS_DIR, write_marts
     from dagster_project.published_figures import (
         PUBLICATION_MARKER,
         confirm_publication,
@@ -294,17 +266,16 @@ def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date,
     published_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     # audit: the figures this run publishes (confirmed after the commit, settled if it never happens)
     record_published_figures(con, month, run_id, published_at)
-    write_scorecard_csv(con, month_dir / "scorecard.csv")
     dbt_results = dbt_run_results_path(paths, run_id)
+    # every file of the month from one read of the publication (publish/outputs), and the marts
     write_outputs(con, month_dir, month, run_id, PublicationSettings(public=public), dbt_run_results=dbt_results)
-    write_quality_report(con, month, run_id, month_dir, dbt_run_results=dbt_results, outcome="published")
     (month_dir / PUBLICATION_MARKER).write_text(
         json.dumps(publication_marker(month, run_id, published_at), indent=2) + "\n", encoding="utf-8")
     failpoint("month_files_written")
 
     if current is not None:
         for other in current.iterdir():
-            if other.is_dir() and other.name not in (key, DOCS):
+            if other.is_dir() and other.name not in (key, DOCS, MARTS_DIR):
                 _link_tree(other, version / other.name)
     failpoint("other_months_linked")
 
@@ -314,16 +285,19 @@ def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date,
     if replace_warehouse:
         tables = build_published_copy(con, version / WAREHOUSE, (month, run_id, published_at))
         write_docs_site(version / WAREHOUSE, dbt_results.parent, version / DOCS, home_key(paths).value)
+        write_marts(con, version / MARTS_DIR)
     else:  # an older month re-published: the analysts' warehouse stays the newest month's
         os.link(current / WAREHOUSE, version / WAREHOUSE)
-        _link_tree(current / DOCS, version / DOCS)
+        for folder in (DOCS, MARTS_DIR):
+            if (current / folder).exists():  # a version from before the marts were published has none
+                _link_tree(current / folder, version / folder)
     failpoint("warehouse_built")
 
     open_to_readers(version)
     _fsync_dir(version)
     failpoint("version_complete")
 
-    for name in (WAREHOUSE, DOCS, key):  # stable paths; dangling (as if absent) until the commit
+    for name in (WAREHOUSE, DOCS, MARTS_DIR, key):  # stable paths; dangling (as if absent) until the commit
         link = published / name
         if not link.is_symlink():
             _symlink(f"{CURRENT}/{name}", link)

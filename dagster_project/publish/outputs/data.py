@@ -1,36 +1,47 @@
-"""What every published view of a month's scorecard shows, read once from the working warehouse.
+"""The publication of a month: one typed object, read from the working warehouse in one pass.
 
-:func:`load_scorecard` reads the scorecard mart (``main.fct_scorecard``), the measure catalogue
-(``main.dim_measure``), the notes the quality gate puts beside figures (flags, sign-offs,
-restatements: :func:`dagster_project.publish.audit.create_figure_notes`), the restatements of
-earlier publications (``audit.published_figures``) and the run's quality summary
-(:func:`dagster_project.checks.report.collect`). The workbook, the HTML page and the public CSV
-are all rendered from this one object, so they always agree with each other and with the CSV.
+:func:`read_publication` reads, once each:
+
+* the measure catalogue (``main.dim_measure``);
+* every figure with its status, in **one query**: the scorecard mart (``main.fct_scorecard``)
+  joined to the status mart (``main.fct_scorecard_status``: target, amber band, the target's
+  comparator and source, RAG status, direction of travel against the month before and the same
+  month last year). RAG and direction are the model's: nothing here or in any writer recomputes
+  them;
+* the run's quality results (:func:`dagster_project.checks.report.collect`: every check's latest
+  evaluation with its sign-off, dbt tests, row failures, load log), which are both the quality
+  report and the source of the notes beside figures;
+* the figures an earlier extract published (:func:`dagster_project.published_figures.against_published`):
+  the restatements, and the "restated" notes.
+
+The notes beside figures are :func:`dagster_project.publish.audit.figure_notes` of the last two.
+Every writer (:mod:`dagster_project.publish.outputs`) is a pure function of the resulting
+:class:`Publication`, so the CSV, Parquet, workbook, page and quality report always agree. Every
+value is held at its published precision (:func:`rounded`), so no view prints or stores more digits
+than the CSV (a restated ``81.59999999999999`` is ``81.6`` everywhere).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date, datetime
+from pathlib import Path
 
 import duckdb
 
+from dagster_project.checks.report import ReportData, collect
+from dagster_project.publish.audit import figure_notes
 from dagster_project.published_figures import against_published
-from dagster_project.warehouse_sql import fetch_dicts
+from dagster_project.warehouse_sql import fetch_dicts, relation_exists
 
 COUNT, PERCENT = "count", "percent"
 AVAILABLE, NO_DATA, NOT_AVAILABLE = "available", "no_data", "not_available"
 WARNING, SIGNED_OFF, RESTATED = "warning", "signed_off", "restated"
-FLAG_ORDER = (SIGNED_OFF, WARNING, RESTATED)
-FLAG_MARKS = {WARNING: "w", SIGNED_OFF: "s", RESTATED: "r"}
-FLAG_LABELS = {
-    WARNING: "flagged by a data-quality check (warning)",
-    SIGNED_OFF: "held by a data-quality check and signed off by a named person",
-    RESTATED: "restated: a later extract changed a figure published earlier",
-}
+FLAG_ORDER = (SIGNED_OFF, WARNING, RESTATED)  # most important first
+GREEN, AMBER, RED = "green", "amber", "red"  # RAG status (fct_scorecard_status)
+BETTER, WORSE, SAME = "better", "worse", "same"  # direction of travel (fct_scorecard_status)
 SUPPRESSED = "c"  # DfE's symbol for a suppressed small count
+STATUS_MODEL = "main.fct_scorecard_status"
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,25 @@ class Measure:
 
 
 @dataclass(frozen=True)
+class Status:
+    """A figure's target, RAG status and direction of travel: a row of ``fct_scorecard_status``
+    (its yml documents each column; the names are the model's)."""
+
+    target: float | None = None  # in the measure's unit (percentage points); None: no target
+    amber_band: float | None = None  # width of amber on the wrong side of the target; None: no amber zone
+    target_comparator: str | None = None  # where the target comes from: 'England 2023-24', 'own plan'
+    target_source: str | None = None  # the public source of its value
+    rag_status: str | None = None  # GREEN / AMBER / RED; None when there is no target or no value
+    previous_month_value: float | None = None
+    direction_vs_previous_month: str | None = None  # BETTER / WORSE / SAME; None: no comparison
+    same_month_last_year_value: float | None = None
+    direction_vs_same_month_last_year: str | None = None
+
+
+NO_STATUS = Status()
+
+
+@dataclass(frozen=True)
 class Figure:
     measure_id: str
     month: date
@@ -58,18 +88,10 @@ class Figure:
     flags: tuple[str, ...] = ()  # WARNING / SIGNED_OFF / RESTATED, most important first
     note: str | None = None  # the quality gate's explanation (who, when, why; the check's figures)
     suppressed: frozenset[str] = frozenset()  # of "value", "numerator", "denominator"
+    status: Status = NO_STATUS
 
     def is_suppressed(self, part: str = "value") -> bool:
         return part in self.suppressed
-
-
-@dataclass(frozen=True)
-class Direction:
-    """Direction of travel of the latest month against the month before, read against polarity."""
-
-    arrow: str  # ▲ ▼ ► or ""
-    verdict: str  # improving / worsening / no change / "" (cannot say)
-    text: str  # for people: "▲ improving (up from 23.4% in Jun 23)"
 
 
 @dataclass(frozen=True)
@@ -81,25 +103,46 @@ class Restatement:
     value: float | None
 
 
-@dataclass
+@dataclass(frozen=True)
+class QualityFlag:
+    """A check that did not simply pass, as the scorecard's quality summary shows it."""
+
+    check_id: str
+    severity: str
+    status: str
+    summary: str
+    measure_id: str | None
+    figure_month: date | None
+    signed_off_by: str | None = None
+    signed_off_at: datetime | None = None
+    signoff_reason: str | None = None
+
+
+@dataclass(frozen=True)
 class QualitySummary:
     outcome: str
     counts: dict[str, int]
     dbt_counts: dict[str, int]
-    flags: list[dict[str, Any]]  # check_id, severity, status, summary, measure_id, signed_off_by/at, reason
+    flags: tuple[QualityFlag, ...]
 
 
-@dataclass
-class ScorecardData:
+@dataclass(frozen=True)
+class Publication:
+    """Everything every published file of month ``month`` shows (no run id, no clock time: the
+    same data gives the same files; publication.json beside them names the run and the time)."""
+
     month: date  # the extract month M
-    run_id: str
-    generated_at: datetime
-    months: list[date]  # M-11 .. M
-    measures: list[Measure]
+    months: tuple[date, ...]  # M-11 .. M
+    measures: tuple[Measure, ...]  # in the report's order
     figures: dict[tuple[str, date], Figure]
-    restatements: list[Restatement] = field(default_factory=list)
+    restatements: tuple[Restatement, ...] = ()
     quality: QualitySummary | None = None
+    report: ReportData | None = None  # the run's full quality report (internal only)
     public: bool = False
+    _by_id: dict[str, Measure] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update((m.measure_id, m) for m in self.measures)
 
     def figure(self, measure_id: str, month: date) -> Figure:
         return self.figures[(measure_id, month)]
@@ -107,155 +150,99 @@ class ScorecardData:
     def series(self, measure_id: str) -> list[Figure]:
         return [self.figures[(measure_id, m)] for m in self.months]
 
+    def latest(self, measure_id: str) -> Figure:
+        return self.figures[(measure_id, self.months[-1])]
+
+    def measure(self, measure_id: str) -> Measure:
+        return self._by_id[measure_id]
+
     @property
     def sections(self) -> list[tuple[str, list[Measure]]]:
         out: dict[str, list[Measure]] = {}
-        for m in sorted(self.measures, key=lambda m: m.sort_order):
+        for m in self.measures:
             out.setdefault(m.section, []).append(m)
         return list(out.items())
 
-    def measure(self, measure_id: str) -> Measure:
-        return next(m for m in self.measures if m.measure_id == measure_id)
-
     def restatements_of(self, measure_id: str) -> list[Restatement]:
         return [r for r in self.restatements if r.measure_id == measure_id]
-
-    def direction(self, measure_id: str) -> Direction:
-        return direction_of_travel(self.measure(measure_id), self.series(measure_id))
 
     def flagged(self) -> list[Figure]:
         return [f for f in self.figures.values() if f.flags]
 
 
-def month_label(d: date) -> str:
-    """'Jul 23': how the report heads its month columns."""
-    return d.strftime("%b %y")
-
-
-def format_value(value: float | None, unit: str) -> str:
+def rounded(value: float | None, unit: str) -> float | None:
+    """A figure at its published precision: percentages to one decimal place, counts whole."""
     if value is None:
-        return ""
-    return f"{value:.1f}%" if unit == PERCENT else f"{value:,.0f}"
+        return None
+    return float(round(value)) if unit == COUNT else round(value, 1)
 
 
-def display_value(fig: Figure, unit: str) -> str:
-    """The figure as printed: the number, 'c' when suppressed, or why there is none."""
-    if fig.is_suppressed("value"):
-        return SUPPRESSED
-    if fig.availability == NOT_AVAILABLE:
-        return "n/a"
-    if fig.value is None:
-        return "no data"
-    return format_value(fig.value, unit)
+# ---- reading: one pass ---------------------------------------------------------------------------
 
 
-def direction_of_travel(measure: Measure, series: list[Figure]) -> Direction:
-    """The latest month against the month before (both published, neither suppressed)."""
-    if len(series) < 2:
-        return Direction("", "", "")
-    prev, last = series[-2], series[-1]
-    usable = [f for f in (prev, last) if f.value is not None and not f.is_suppressed("value")]
-    if len(usable) < 2:
-        return Direction("", "", "no comparison")
-    since = f"{format_value(prev.value, measure.unit)} in {month_label(prev.month)}"
-    a, b = round(prev.value, 1), round(last.value, 1)
-    if a == b:
-        return Direction("►", "no change", f"► no change (same as {since})")
-    up = b > a
-    good = up == (measure.polarity == "High")
-    verdict = "improving" if good else "worsening"
-    arrow = "▲" if up else "▼"
-    return Direction(arrow, verdict, f"{arrow} {verdict} ({'up' if up else 'down'} from {since})")
-
-
-
-
-
-
-def read_measures(con: duckdb.DuckDBPyConnection) -> list[Measure]:
+def read_measures(con: duckdb.DuckDBPyConnection) -> tuple[Measure, ...]:
     rows = fetch_dicts(con, """select measure_id, measure_name, spec_name, section, polarity, unit, definition,
                                 sort_order, is_snapshot, requires_feature
-                         from main.dim_measure order by sort_order""")
-    return [Measure(r["measure_id"], r["measure_name"], r["spec_name"], r["section"], r["polarity"],
-                    r["unit"], r["definition"] or "", int(r["sort_order"]), bool(r["is_snapshot"]),
-                    r["requires_feature"] or None) for r in rows]
+                         from main.dim_measure order by sort_order, measure_id""")
+    return tuple(Measure(r["measure_id"], r["measure_name"], r["spec_name"], r["section"], r["polarity"],
+                         r["unit"], r["definition"] or "", int(r["sort_order"]), bool(r["is_snapshot"]),
+                         r["requires_feature"] or None) for r in rows)
 
 
-def read_figures(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, date], Figure]:
-    rows = fetch_dicts(con, """select measure_id, month, value, numerator, denominator, availability
-                         from main.fct_scorecard order by measure_id, month""")
-    return {(r["measure_id"], r["month"]): Figure(
-        r["measure_id"], r["month"], r["value"],
-        None if r["numerator"] is None else int(r["numerator"]),
-        None if r["denominator"] is None else int(r["denominator"]),
-        r["availability"]) for r in rows}
+STATUS_COLUMNS = tuple(Status.__dataclass_fields__)  # fct_scorecard_status's columns, as named there
+_NUMBERS = ("target", "amber_band", "previous_month_value", "same_month_last_year_value")
 
 
-def _notes(con: duckdb.DuckDBPyConnection, month: date,
-           run_id: str) -> dict[tuple[str, date], tuple[tuple, str]]:
-    """The quality gate's notes beside figures: (flags, note) by (measure, month)."""
-    try:
-        from dagster_project.publish.audit import create_figure_notes
-    except ImportError:  # the quality gate's audit trail is not installed: no notes
-        return {}
-
-    create_figure_notes(con, month, run_id)
+def read_figures(con: duckdb.DuckDBPyConnection, units: dict[str, str]) -> dict[tuple[str, date], Figure]:
+    """Every figure of the scorecard with its status: one query. A warehouse built before the
+    status model existed gives no status (no target, RAG or direction)."""
+    if relation_exists(con, STATUS_MODEL):
+        status = ", ".join(f"st.{c}" for c in STATUS_COLUMNS)
+        join = f"left join {STATUS_MODEL} as st using (measure_id, month)"
+    else:
+        status = ", ".join(f"null as {c}" for c in STATUS_COLUMNS)
+        join = ""
+    rows = fetch_dicts(con, f"""select s.measure_id, s.month, s.value, s.numerator, s.denominator, s.availability,
+                                      {status}
+                               from main.fct_scorecard as s {join} order by s.measure_id, s.month""")
     out = {}
-    for r in fetch_dicts(con, "select measure_id, month, flag, note from figure_notes"):
-        note = r["note"] or ""
-        flags = {r["flag"]}
-        for part in note.split(" | "):
-            if part.startswith("restated:"):
-                flags.add(RESTATED)
-            elif " - signed off by " in part:
-                flags.add(SIGNED_OFF)
-            else:
-                flags.add(WARNING)
-        out[(r["measure_id"], r["month"])] = (tuple(f for f in FLAG_ORDER if f in flags), note)
+    for r in rows:
+        unit = units[r["measure_id"]]
+        st = Status(**{c: rounded(r[c], unit) if c in _NUMBERS else r[c] for c in STATUS_COLUMNS})
+        out[(r["measure_id"], r["month"])] = Figure(
+            r["measure_id"], r["month"], rounded(r["value"], unit),
+            None if r["numerator"] is None else int(r["numerator"]),
+            None if r["denominator"] is None else int(r["denominator"]),
+            r["availability"], status=st)
     return out
 
 
-def read_restatements(con: duckdb.DuckDBPyConnection, month: date) -> list[Restatement]:
-    """Figures of this scorecard that an earlier extract published with another value."""
-    return [Restatement(r["measure_id"], r["month"], r["published_extract"], r["published_value"], r["value"])
-            for r in against_published(con, month) if r["restated"]]
-
-
-def read_quality(con: duckdb.DuckDBPyConnection, month: date, run_id: str,
-                 dbt_run_results=None) -> QualitySummary | None:
-    try:
-        from dagster_project.checks.report import collect
-    except ImportError:  # the quality gate is not installed: no summary
-        return None
-
-    data = collect(con, month, run_id, dbt_run_results=dbt_run_results, outcome="published")
+def quality_summary(report: ReportData) -> QualitySummary:
     flags = []
-    for e in data.flags:
+    for e in report.flags:
         s = e.get("signoff")
-        flags.append({
-            "check_id": e["check_id"], "severity": e["severity"], "status": e["status"],
-            "summary": e["summary"] or "", "measure_id": e.get("measure_id"),
-            "figure_month": e.get("figure_month"),
-            "signed_off_by": s.signed_by if s else None, "signed_off_at": s.signed_at if s else None,
-            "signoff_reason": s.reason if s else None,
-        })
-    return QualitySummary(data.outcome, dict(data.counts), dict(Counter(data.dbt_counts)), flags)
+        flags.append(QualityFlag(e["check_id"], e["severity"], e["status"], e["summary"] or "", e.get("measure_id"),
+                                 e.get("figure_month"), s.signed_by if s else None, s.signed_at if s else None,
+                                 s.reason if s else None))
+    return QualitySummary(report.outcome, dict(report.counts), dict(sorted(report.dbt_counts.items())), tuple(flags))
 
 
-def load_scorecard(con: duckdb.DuckDBPyConnection, month: date, run_id: str, *, dbt_run_results=None,
-                   generated_at: datetime | None = None) -> ScorecardData:
-    """Everything the published views of month ``month`` show, from the working warehouse."""
+def read_publication(con: duckdb.DuckDBPyConnection, month: date, run_id: str, *,
+                     dbt_run_results: Path | None = None) -> Publication:
+    """The publication of ``month`` by run ``run_id`` from the working warehouse ``con``."""
     measures = read_measures(con)
-    figures = read_figures(con)
-    months = sorted({m for (_, m) in figures})
-    notes = _notes(con, month, run_id)
-    for key, (flags, note) in notes.items():
+    units = {m.measure_id: m.unit for m in measures}
+    figures = read_figures(con, units)
+    report = collect(con, month, run_id, dbt_run_results=dbt_run_results, outcome="published")
+    restated = [r for r in against_published(con, month) if r["restated"]]
+    for key, items in figure_notes(report.evaluations, restated, month).items():
         if key in figures:
-            figures[key] = replace(figures[key], flags=flags, note=note)
-    return ScorecardData(
-        month=month, run_id=run_id,
-        generated_at=generated_at or datetime.now(UTC).replace(tzinfo=None, microsecond=0),
-        months=months, measures=measures, figures=figures,
-        restatements=read_restatements(con, month),
-        quality=read_quality(con, month, run_id, dbt_run_results),
-    )
+            flags = {flag for flag, _ in items}
+            figures[key] = replace(figures[key], flags=tuple(f for f in FLAG_ORDER if f in flags),
+                                   note=" | ".join(text for _, text in items))
+    restatements = tuple(
+        Restatement(r["measure_id"], r["month"], r["published_extract"],
+                    rounded(r["published_value"], units[r["measure_id"]]), rounded(r["value"], units[r["measure_id"]]))
+        for r in restated)
+    return Publication(month=month, months=tuple(sorted({m for (_, m) in figures})), measures=measures,
+                       figures=figures, restatements=restatements, quality=quality_summary(report), report=report)

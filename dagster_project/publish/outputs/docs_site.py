@@ -15,13 +15,19 @@ in-memory table of dbt's connection (dbt/macros/pseudonymise.sql), so compiled S
 :func:`check_no_secret` refuses to publish a site in which the key appears; the manifest's
 usage-tracking id and environment are blanked. The docs describe data, they hold none: a dbt
 manifest has no table rows (only the hand-made fixtures of the dbt unit tests).
+
+The same warehouse gives the same bytes (:func:`_reproducible`): dbt's clock times (when it ran,
+when it parsed each node) become the warehouse's extract month, its invocation id is dropped, the
+paths of the private run folder become relative to it (``run/csc_warehouse/models/...``) and the
+JSON is written with its keys sorted (dbt's node order follows its parse).
+dbt's docs page shows none of these; when the month was published is in its publication.json.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -67,8 +73,21 @@ def _docs_index_template() -> Path:
     return Path(DOCS_INDEX_FILE_PATH)
 
 
-def build_catalog(published_db: Path, manifest: dict) -> dict:
-    """dbt's catalog.json for the relations of ``published_db`` that the manifest describes."""
+def extract_month(published_db: Path) -> date:
+    """The extract month of the scorecard in ``published_db`` (what the docs describe)."""
+    con = duckdb.connect(str(published_db), read_only=True)
+    try:
+        month = con.execute("select max(extract_month) from main.fct_scorecard").fetchone()[0]
+    finally:
+        con.close()
+    if month is None:
+        raise DocsSiteError(f"{published_db} holds no scorecard: no extract month to describe")
+    return month
+
+
+def build_catalog(published_db: Path, manifest: dict, stamp: datetime) -> dict:
+    """dbt's catalog.json for the relations of ``published_db`` that the manifest describes,
+    dated ``stamp``."""
     from dbt.artifacts.schemas.catalog import CatalogArtifact
     from dbt.task.docs.generate import Catalog
 
@@ -89,8 +108,8 @@ def build_catalog(published_db: Path, manifest: dict) -> dict:
     # relation's database, schema and identifier, so the manifest JSON stands in for dbt's object
     nodes, sources = catalog.make_unique_id_map(SimpleNamespace(nodes=relations("nodes"),
                                                                 sources=relations("sources")))
-    artifact = CatalogArtifact.from_results(generated_at=datetime.now(UTC).replace(tzinfo=None), nodes=nodes,
-                                            sources=sources, compile_results=None, errors=None)
+    artifact = CatalogArtifact.from_results(generated_at=stamp, nodes=nodes, sources=sources,
+                                            compile_results=None, errors=None)
     return artifact.to_dict(omit_none=False)
 
 
@@ -102,20 +121,52 @@ def _clean_manifest(manifest: dict) -> dict:
     return manifest
 
 
+RUN_TIMES = ("generated_at", "invocation_started_at", "run_started_at")  # dbt artifacts' metadata
+
+
+def _reproducible(artifact: dict, stamp: datetime, dbt_target: Path) -> dict:
+    """``artifact`` (a manifest or catalog) without what differs between two builds of the same
+    warehouse: run times become ``stamp``, the invocation id goes, each node's parse time
+    (``created_at``) becomes ``stamp`` and its build and compiled paths lose the private run
+    folder ``dbt_target``."""
+    meta = artifact.get("metadata", {})
+    for name in RUN_TIMES:
+        if name in meta:
+            meta[name] = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    meta["invocation_id"] = None
+    prefix = f"{dbt_target}/"
+    for section in artifact.values():
+        if not isinstance(section, dict):
+            continue
+        for entry in section.values():
+            for node in entry if isinstance(entry, list) else [entry]:  # "disabled" holds lists
+                if not isinstance(node, dict):
+                    continue
+                if isinstance(node.get("created_at"), float):
+                    node["created_at"] = stamp.replace(tzinfo=UTC).timestamp()
+                for name in ("build_path", "compiled_path"):
+                    if isinstance(node.get(name), str) and node[name].startswith(prefix):
+                        node[name] = node[name].removeprefix(prefix)
+    return artifact
+
+
 def check_no_secret(folder: Path, key: str) -> None:
-    """Raise when the pseudonymisation key appears in any file of ``folder``."""
+    """Raise when the pseudonymisation key appears in any file of ``folder`` (naming the model
+    whose compiled SQL holds it, when one does)."""
     for path in folder.rglob("*"):
         if not path.is_file():
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
-        if key in text:
-            raise DocsSiteError(f"the pseudonymisation key appears in {path.name}: "
-                                "not publishing the docs site")
-        if path.name == "manifest.json":
-            manifest = json.loads(text)
-            for uid, node in manifest.get("nodes", {}).items():
-                if key in (node.get("compiled_code") or ""):
-                    raise DocsSiteError(f"the pseudonymisation key is in the compiled SQL of {uid}")
+        if key not in text:
+            continue
+        try:
+            nodes = json.loads(text).get("nodes", {}) if path.name == "manifest.json" else {}
+        except json.JSONDecodeError:
+            nodes = {}  # not a manifest dbt wrote: refused below all the same
+        for uid, node in nodes.items():
+            if key in (node.get("compiled_code") or ""):
+                raise DocsSiteError(f"the pseudonymisation key is in the compiled SQL of {uid}")
+        raise DocsSiteError(f"the pseudonymisation key appears in {path.name}: not publishing the docs site")
 
 
 def write_docs_site(published_db: Path, dbt_target: Path, out_dir: Path, key: str) -> list[Path]:
@@ -125,10 +176,13 @@ def write_docs_site(published_db: Path, dbt_target: Path, out_dir: Path, key: st
     manifest_path = dbt_target / "manifest.json"
     if not manifest_path.exists():
         raise DocsSiteError(f"the dbt build left no manifest in {dbt_target}")
-    manifest = _clean_manifest(json.loads(manifest_path.read_text(encoding="utf-8")))
-    catalog = build_catalog(published_db, manifest)
-    manifest_text = json.dumps(manifest, separators=(",", ":"))
-    catalog_text = json.dumps(catalog, separators=(",", ":"))
+    stamp = datetime.combine(extract_month(published_db), time())
+    manifest = _reproducible(_clean_manifest(json.loads(manifest_path.read_text(encoding="utf-8"))), stamp,
+                             dbt_target)
+    catalog = _reproducible(build_catalog(published_db, manifest, stamp), stamp, dbt_target)
+    # keys sorted: dbt lists the nodes in the order its parse happened to meet them
+    manifest_text = json.dumps(manifest, separators=(",", ":"), sort_keys=True)
+    catalog_text = json.dumps(catalog, separators=(",", ":"), sort_keys=True)
     index = _docs_index_template().read_text(encoding="utf-8")
     index = index.replace('"MANIFEST.JSON INLINE DATA"', manifest_text)
     index = index.replace('"CATALOG.JSON INLINE DATA"', catalog_text)

@@ -15,13 +15,13 @@ the rule applies to all of them (:data:`COUNTS_OF` says what each measure counts
 3. **Consistency.** A number printed in several places (``police_contacts`` is a count measure
    and the numerator of ``police_contacts_pct``: :data:`ALIASES`) is suppressed everywhere once
    it is suppressed anywhere; a percentage is suppressed whenever its numerator or denominator is
-   (it would give the suppressed count back); the direction of travel is not shown across a
-   suppressed figure.
+   (it would give the suppressed count back); neither a RAG status (it would say which side of
+   the target the figure is) nor a direction of travel is shown for or across a suppressed figure.
 
 The steps repeat until nothing changes. Suppressed numbers are removed from the public data
 (set to ``None``), not just hidden, so no view (chart hover text, CSV) can leak them. Notes
 beside figures are replaced by generic text without figures or names, and the public quality
-summary keeps only check ids and statuses.
+summary keeps only check ids and statuses; the public variant has no quality report and no marts.
 """
 
 from __future__ import annotations
@@ -32,11 +32,13 @@ from datetime import date
 from dagster_project.measure_relations import PART_OF, PARTS, SAME_NUMBER, measure_relations
 from dagster_project.publish.outputs.data import (
     COUNT,
-    FLAG_LABELS,
+    Figure,
+    Publication,
+    QualityFlag,
     QualitySummary,
     Restatement,
-    ScorecardData,
 )
+from dagster_project.publish.outputs.present import FLAG_LABELS
 
 THRESHOLD = 5
 
@@ -115,7 +117,7 @@ def _small(n: int | None, threshold: int) -> bool:
     return n is not None and 1 <= n <= threshold
 
 
-def suppressed_quantities(data: ScorecardData, threshold: int = THRESHOLD) -> set[tuple[str, date]]:
+def suppressed_quantities(data: Publication, threshold: int = THRESHOLD) -> set[tuple[str, date]]:
     """The (quantity, month) cells to print as ``c``."""
     units = {m.measure_id: m.unit for m in data.measures}
     values: dict[tuple[str, date], int | None] = {}
@@ -160,8 +162,30 @@ def _public_note(flags: tuple[str, ...]) -> str | None:
     return "; ".join(FLAG_LABELS[f] for f in flags) + " (details in the internal quality report)"
 
 
-def suppress(data: ScorecardData, threshold: int = THRESHOLD) -> ScorecardData:
-    """The public version of ``data``: small counts suppressed, notes without figures or names."""
+def _public_status(fig: Figure, previous: Figure | None, unit: str, threshold: int) -> Figure:
+    """The figure's status without what a suppressed figure would give away: no RAG status and no
+    direction of travel for a suppressed figure, no direction across one (the month before, when
+    it is published here; a count of 1 to ``threshold`` the month before the window or a year
+    before, which this publication does not show), and never the earlier values themselves. The
+    status is the model's (fct_scorecard_status), only hidden here, never recomputed."""
+    st = replace(fig.status, previous_month_value=None, same_month_last_year_value=None)
+    if fig.is_suppressed("value"):
+        st = replace(st, rag_status=None, direction_vs_previous_month=None, direction_vs_same_month_last_year=None)
+    small = unit == COUNT  # a percentage's own counts before the window are not known here: its value is shown
+
+    def hidden(value: float | None) -> bool:
+        return small and value is not None and 1 <= value <= threshold
+
+    if (previous.is_suppressed("value") if previous is not None else hidden(fig.status.previous_month_value)):
+        st = replace(st, direction_vs_previous_month=None)
+    if hidden(fig.status.same_month_last_year_value):
+        st = replace(st, direction_vs_same_month_last_year=None)
+    return replace(fig, status=st)
+
+
+def suppress(data: Publication, threshold: int = THRESHOLD) -> Publication:
+    """The public version of ``data``: small counts suppressed (and the RAG status and direction
+    of travel across them), notes without figures or names, no quality report."""
     hidden = suppressed_quantities(data, threshold)
     units = {m.measure_id: m.unit for m in data.measures}
     figures = {}
@@ -182,13 +206,16 @@ def suppress(data: ScorecardData, threshold: int = THRESHOLD) -> ScorecardData:
             suppressed=frozenset(parts),
             note=_public_note(fig.flags),
         )
-    restatements = [Restatement(r.measure_id, r.month, r.previous_extract_month, None, None)
-                    for r in data.restatements]
+    for (mid, month), fig in list(figures.items()):
+        i = data.months.index(month)
+        figures[(mid, month)] = _public_status(fig, figures[(mid, data.months[i - 1])] if i else None,
+                                               units.get(mid, COUNT), threshold)
+    restatements = tuple(Restatement(r.measure_id, r.month, r.previous_extract_month, None, None)
+                         for r in data.restatements)
     quality = None
     if data.quality is not None:
         quality = QualitySummary(
             data.quality.outcome, dict(data.quality.counts), dict(data.quality.dbt_counts),
-            [{"check_id": f["check_id"], "severity": f["severity"], "status": f["status"], "summary": "",
-              "measure_id": f["measure_id"], "figure_month": f["figure_month"], "signed_off_by": None,
-              "signed_off_at": None, "signoff_reason": None} for f in data.quality.flags])
-    return replace(data, figures=figures, restatements=restatements, quality=quality, public=True)
+            tuple(QualityFlag(f.check_id, f.severity, f.status, "", f.measure_id, f.figure_month)
+                  for f in data.quality.flags))
+    return replace(data, figures=figures, restatements=restatements, quality=quality, report=None, public=True)
