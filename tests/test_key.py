@@ -117,7 +117,7 @@ def test_a_run_with_another_key_stops_and_rotating_re_pseudonymises(two_homes, t
     home = copy_home(base, tmp_path / "home")
     before, keys_before = published_hashes(home), _child_keys(home)
 
-    wrong = run(extracts, home, "--month", MONTH, env={**NO_KEY, "CSC_PSEUDONYM_KEY": "w" * 64})
+    wrong = run(extracts, home, "--month", MONTH, "--force", env={**NO_KEY, "CSC_PSEUDONYM_KEY": "w" * 64})
     assert wrong.returncode == 2, wrong.stderr[-3000:]
     assert "not the key this warehouse was built with" in wrong.stderr and "rotate-key" in wrong.stderr
     assert "w" * 64 not in wrong.stderr + wrong.stdout

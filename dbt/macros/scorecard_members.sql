@@ -41,6 +41,20 @@
     and denominator and that availability ('not_available': an optional table or column absent
     from extract M; 'no_data': a snapshot month whose own extract was never loaded); otherwise
     the figures are the counts (0 when there is no member) and the availability 'available'. -#}
+{#- The number of member records per measure, month and part (numerator / denominator) of the
+    measures listed: the CTE ``member_counts`` that measure_counts() reads. -#}
+{% macro member_counts(measures) -%}
+    {%- set measure_ids = measures | map('first') | join("', '") %}
+    select
+        members.measure_id,
+        members.month,
+        members.part,
+        count(*) as members
+    from {{ ref('int_scorecard__members') }} as members
+    where members.measure_id in ('{{ measure_ids }}')
+    group by members.measure_id, members.month, members.part
+{%- endmacro %}
+
 {% macro measure_counts(measures) -%}
     {%- for measure in measures %}
         {%- set measure_id, has_denominator = measure[0], measure[1] %}

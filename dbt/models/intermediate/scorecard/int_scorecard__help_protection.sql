@@ -38,19 +38,7 @@ months as (
 
 member_counts as (
 
-    select
-        members.measure_id,
-        members.month,
-        members.part,
-        count(*) as members
-    from {{ ref('int_scorecard__members') }} as members
-    where
-        members.measure_id in (
-            {% for measure in measures %}
-                '{{ measure[0] }}'{{ "," if not loop.last }}
-            {% endfor %}
-        )
-    group by members.measure_id, members.month, members.part
+    {{ member_counts(measures) }}
 
 )
 
