@@ -51,6 +51,10 @@ from dagster_project.warehouse_sql import transaction
 PUBLISHED_SCHEMA = "main"  # where dbt builds the marts and dimensions
 
 
+class PublishedZoneError(RuntimeError):
+    """The published zone is not as publication leaves it (e.g. copied without its links)."""
+
+
 @dataclass(frozen=True)
 class Published:
     month: date
@@ -198,6 +202,11 @@ def _adopt_unversioned(paths: HomePaths) -> None:
     """A home published before versions existed (month folders, warehouse and docs directly under
     ``published/``) becomes version 000000, made current; the stable paths stay the same."""
     published = paths.published_dir
+    if (published / CURRENT).exists() and not (published / CURRENT).is_symlink():
+        raise PublishedZoneError(
+            f"{published / CURRENT} is a folder, not a link: the published zone was copied without its links "
+            "(copy it with cp -a, or shutil.copytree(..., symlinks=True)). Restore it, or move "
+            f"{published} aside to publish afresh.")
     legacy = [p for p in published.iterdir() if not p.is_symlink() and p.name not in (CURRENT, VERSIONS)
               and (p.name in (WAREHOUSE, DOCS) or (len(p.name) == 7 and p.name[4] == "-"))]
     if not legacy or (published / CURRENT).is_symlink():
