@@ -11,3 +11,14 @@
     {%- endif -%}
     cast('{{ month }}' as date)
 {%- endmacro %}
+
+{#- Whether extract M carries an optional table or column (stg_ssd__extract_features; a feature
+    with no row there gives NULL, which callers read as absent): the one-row select behind the
+    scorecard's 'not_available' gates, shared by the area models and their member lists. -#}
+{% macro extract_feature_available(feature) -%}
+    select bool_or(features.available) as is_available
+    from {{ ref('stg_ssd__extract_features') }} as features
+    where
+        features.extract_month = {{ extract_month() }}
+        and features.feature = '{{ feature }}'
+{%- endmacro %}

@@ -42,11 +42,7 @@ months as (
 
 decision_date_feature as (
 
-    select bool_or(features.available) as is_available
-    from {{ ref('stg_ssd__extract_features') }} as features
-    where
-        features.extract_month = {{ extract_month() }}
-        and features.feature = 'ssd_contacts.cont_contact_decision_date'
+    {{ extract_feature_available('ssd_contacts.cont_contact_decision_date') }}
 
 ),
 

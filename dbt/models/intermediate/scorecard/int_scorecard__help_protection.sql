@@ -17,11 +17,7 @@ with
 
 cp_reviews_feature as (
 
-    select bool_or(features.available) as is_available
-    from {{ ref('stg_ssd__extract_features') }} as features
-    where
-        features.extract_month = {{ extract_month() }}
-        and features.feature = 'ssd_cp_reviews'
+    {{ extract_feature_available('ssd_cp_reviews') }}
 
 ),
 
