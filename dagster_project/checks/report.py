@@ -309,16 +309,3 @@ def write_working_report(
         outcome=outcome,
         with_run=True,
     )
-
-
-def write_working_report_for_run(
-    paths: HomePaths, month: date, run_id: str, outcome: str | None = None
-) -> None:
-    """For the CLI after a run that did not publish: open the working warehouse and write the report."""
-    if not paths.work_db.exists():
-        return
-    con = duckdb.connect(str(paths.work_db))
-    try:
-        write_working_report(con, paths, month, run_id, outcome)
-    finally:
-        con.close()

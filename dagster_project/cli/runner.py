@@ -124,10 +124,10 @@ def rotate(paths: HomePaths) -> Rotated:
                 raise PseudonymKeyError(f"the key from {configured.source} is already this warehouse's key: "
                                         "configure the new key there first, then rotate")
             new = configured
-        elif paths.key_file.exists() and home_key(paths).fingerprint != recorded:
-            new = home_key(paths)  # a rotation interrupted after it wrote the key
         else:
-            new = write_new_key(paths.key_file)
+            existing = home_key(paths) if paths.key_file.exists() else None
+            # a rotation interrupted after it wrote the key adopts that key rather than making another
+            new = existing if existing and existing.fingerprint != recorded else write_new_key(paths.key_file)
         record_fingerprint(con, new)
     finally:
         con.close()

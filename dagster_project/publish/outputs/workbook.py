@@ -365,10 +365,3 @@ def write_workbook(pub: Publication, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     save_reproducibly(wb, path, datetime.combine(pub.month, time()))
     return path
-
-
-def months_of(ws: Worksheet) -> list[str]:
-    """The month headers of a scorecard sheet (for tests and readers)."""
-    skip = (TARGET_HEADER, RAG_HEADER, DIRECTION_HEADER, YEAR_HEADER, FLAGS_HEADER, None)
-    return [c.value for c in ws[TABLE_HEADER_ROW][2:] if c.value not in skip]
-
