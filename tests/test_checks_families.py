@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from dagster_project.checks import families as pl
+from dagster_project.checks.families.freshness import allowed_lag
 from dagster_project.checks.policy import DEFAULT_POLICY, load_policy
 from dagster_project.publish.audit import record_published_figures
 from tests import checks_warehouse as T
@@ -580,3 +581,21 @@ def test_mix_holds_a_month_recoded_or_stamped_with_one_date(wh):
     contacts_of(wh, past, december, now_sources=("6",))  # every December contact sent as from the police
     f = by_id(pl.mix(wh, DEC, POLICY))["mix.ssd_contacts"]
     assert not f.passed and "6 25% -> 100%" in f.summary
+
+
+def test_freshness_allows_the_gaps_a_council_with_rare_events_has_by_chance(wh):
+    """A small council's referrals: one a week, then none for the last 16 days before the extract."""
+    wh.execute("delete from raw.ssd_cin_episodes where _extract_month = ?", [DEC])
+    first = date(2022, 12, 27)
+    T.insert_raw(wh, "ssd_cin_episodes", DEC, [
+        {"cine_referral_id": f"R{i}", "cine_referral_date": first + timedelta(days=7 * i)}
+        for i in range(50)])  # the last on 2023-12-05
+    wh.execute("update raw.extracts set extract_date = '2023-12-21'")
+    f = by_id(pl.freshness(wh, DEC, POLICY))["freshness.ssd_cin_episodes"]
+    assert f.passed, f.summary  # 50 in the year: ln(1000) / (50 / 365) = 50.4 days allowed
+    assert f.evidence["allowed_lag_days"] == 51 and f.evidence["lag_days"] == 16
+    assert allowed_lag(14.0, 10, 0.001) == 10  # Bradford's ~14 referrals a day: the policy's 10 days
+    assert allowed_lag(0.0, 10, 0.001) is None
+    wh.execute("update raw.extracts set extract_date = '2024-02-15'")  # 72 days without a referral
+    f = by_id(pl.freshness(wh, DEC, POLICY))["freshness.ssd_cin_episodes"]
+    assert not f.passed and "(limit 61 days): the extract looks stale" in f.summary  # 42 in the year

@@ -2,14 +2,20 @@
 
 * ``freshness`` (per busy table, and the extract date): the newest event of a busy table against
   the extract date (the month end when there is no manifest): an extract that stops days before
-  it was taken is stale. The allowed lag is a sensitivity of the policy.
+  it was taken is stale. The allowed lag is the policy's ``max_lag_days``, or longer for a council
+  whose own events are rare: at its rate over the year before (``rate_window_days``), a gap is
+  only judged stale when a gap that long would happen by chance with a probability below the
+  policy's ``improbable_gap`` (events as a Poisson process: P(no event in g days) = exp(-rate * g)).
+  A council with 4 referrals a month has gaps of two weeks every few months; Bradford, with
+  about 14 a day, is held to the 10 days.
 * ``resent`` (a law): every file byte-identical to the previous loaded extract's is last month's
   extract sent again; a real monthly full refresh always changes.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import math
+from datetime import date, timedelta
 
 import duckdb
 
@@ -87,15 +93,24 @@ def freshness(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> li
             out.append(not_in_extract("freshness", table))
             continue
         lag = (reference - newest).days if newest else None
-        passed = lag is not None and lag <= rule["max_lag_days"]
+        window = int(rule["rate_window_days"])
+        recent = con.execute(
+            f"select count(*) from raw.{table} where _extract_month = ? and _is_valid "
+            f"and {column} > ? and {column} <= ?",
+            [month, reference - timedelta(days=window), reference],
+        ).fetchone()[0]
+        limit = allowed_lag(recent / window, rule["max_lag_days"], rule["improbable_gap"])
+        passed = lag is not None and (limit is None or lag <= limit)
         what = "the extract date" if taken else f"the month end ({unknown})"
         summary = (
             f"{table}: newest {column} {newest}, {lag} days before {what} {reference}"
             if newest
             else f"{table}: no {column} at all"
         )
-        if not passed:
-            summary += f" (limit {rule['max_lag_days']} days): the extract looks stale"
+        if limit is None and newest:
+            summary += f" (no {column} in the {window} days before: too rare to judge)"
+        elif not passed:
+            summary += f" (limit {limit} days): the extract looks stale"
         out.append(
             raw_finding(
                 "freshness",
@@ -108,10 +123,21 @@ def freshness(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> li
                     "reference_date": reference,
                     "lag_days": lag,
                     "max_lag_days": rule["max_lag_days"],
+                    "events_per_day": round(recent / window, 3),
+                    "allowed_lag_days": limit,
                 },
             )
         )
     return out
+
+
+def allowed_lag(rate_per_day: float, max_lag_days: int, improbable_gap: float) -> int | None:
+    """Days without an event a table may end with: ``max_lag_days``, or the gap a council with this
+    rate of events would exceed by chance with probability ``improbable_gap`` when that is longer;
+    None when the table had no event in the window (nothing to judge a gap by)."""
+    if rate_per_day <= 0:
+        return None
+    return max(int(max_lag_days), math.ceil(math.log(1 / improbable_gap) / rate_per_day))
 
 
 def resent(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> list[Finding]:
