@@ -1,25 +1,32 @@
 #!/usr/bin/env python
 """The csc-warehouse benchmark: national-size extracts through the real pipeline, measured.
 
-One run of this script, for each scale (default 0.01, 1, 10 and 70; 1 = Bradford, about 70 =
-England; a scale below 1 is the *fixed-cost probe*: the same pipeline on a month of a few thousand
-rows, so what is left is the cost that does not depend on the data):
+One run of this script measures:
 
-1. *generate*: ``csc-warehouse generate`` writes ``--months`` monthly extracts (full-refresh
-   snapshots of the 6-year window) into ``bench/work/extracts/s<scale>/``;
-2. *floor*: DuckDB reads every CSV file of the latest month once (every column parsed, types
-   auto-detected, all cores): the least any pipeline could spend on the same bytes;
-3. *pipeline*: ``csc-warehouse run`` (the command users run, so the same code path: Dagster job
-   ``csc_monthly``: ingest -> dbt build -> checks -> publish) for each earlier month (set-up, so
-   the latest month has the history a real month has), then for the latest month, measured
-   ``--repeat`` times into a fresh home under ``bench/work/homes/``.
+0. *imports*: importing the code location alone (the floor of a month's fixed cost);
+1. for each scale (default 0.01, 1, 10 and 70; 1 = Bradford, about 70 = England; a scale below 1
+   is the *fixed-cost probe*: the same pipeline on a month of a few thousand rows, run after a
+   first month, so what is left is the cost that does not depend on the data):
+
+   a. *generate*: ``csc-warehouse generate`` writes ``--months`` monthly extracts (full-refresh
+      snapshots of the 6-year window) into ``bench/work/extracts/s<scale>/``;
+   b. *floor*: DuckDB reads every CSV file of the latest month once (every column parsed, types
+      auto-detected, all cores): the least any pipeline could spend on the same bytes;
+   c. *pipeline*: ``csc-warehouse run`` (the command users run, so the same code path: Dagster job
+      ``csc_monthly``: ingest -> dbt build -> checks -> publish) for each earlier month (set-up, so
+      the latest month has the history a real month has), then for the latest month, measured
+      ``--repeat`` times (``--force`` after the first) into a fresh home under ``bench/work/homes/``;
+
+2. *backfill*: ``run --all`` over ``--backfill-months`` months (the demo's 13 at scale 1) in a fresh
+   home, against one more month's run in that home.
 
 Every command runs as a child process and is measured from outside: wall time, CPU time, and the
 peak resident memory of its whole process tree (the sum of RSS over the process and all its
 descendants, sampled every 50 ms, so shared pages count once per process: an upper bound).
 Stage times come from the run's own Dagster event log (step start/end), dbt's split from its
 run_results.json and log. Results go to ``bench/results.json`` and ``bench/results.md``; the
-targets of issue 7 are checked and reported as met or not.
+targets of issue 17 are checked and reported as met or not (issue 7's run is the baseline in
+``bench/before_after.md``).
 
 Usage (``make bench`` runs the default)::
 
@@ -55,14 +62,18 @@ CLI = str(VENV_BIN / "csc-warehouse")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 GB = 1e9
 
-# Issue 7's targets (2-core, 24 GB machine).
-BRADFORD_E2E_S = 20.0
-NATIONAL_FLOOR_FACTOR = 4.0
+# Issue 17's targets (2-core, 24 GB machine); issue 7's are the baseline in before_after.md.
+FIXED_COST_CPU_S = 10.0  # the probe month's whole process tree, user + system
+BACKFILL_FACTOR = 4.0  # run --all over the backfill's months <= this x one month's time
+NATIONAL_FLOOR_FACTOR = 6.0
+INGEST_FLOOR_FACTOR = 2.0
+PUBLISH_FLOOR_FACTOR = 0.3
 NATIONAL_RSS_BYTES = 6 * GB
-LINEAR_SLACK = 1.1  # 10 x rows <= 11 x time
 GENERATOR_ROWS_PER_S = 1_000_000
-BRADFORD_SCALE = 1  # scales below it are fixed-cost probes: reported, not held to the targets
+BRADFORD_SCALE = 1  # scales below it are fixed-cost probes: reported, not held to the scale targets
 NATIONAL_SCALE = 70
+PROBE_MONTHS = 2  # the probe's measured month runs after a first one, as a council's next month does
+IMPORTS_SCRIPT = "import dagster_project.definitions"
 
 TIME_RE = re.compile(r"(\d\d:\d\d:\d\d\.\d+)")
 STEP_NAMES = {
@@ -341,8 +352,10 @@ print(rows)
 """
 
 
-def measure_run(extracts: Path, home: Path, month: str, logs: Path, tag: str) -> dict:
-    cmd = [CLI, "run", "--extracts", str(extracts), "--home", str(home), "--month", month]
+def measure_run(extracts: Path, home: Path, month: str, logs: Path, tag: str, force: bool = False) -> dict:
+    """``run --month`` (``--force`` to run a month the home has already published again), measured."""
+    cmd = [CLI, "run", "--extracts", str(extracts), "--home", str(home), "--month", month] + (
+        ["--force"] if force else [])
     measured = run_measured(cmd, logs / f"run-{month}-{tag}.log")
     reader = subprocess.run([sys.executable, __file__, "--read-run", str(home), month],
                             capture_output=True, text=True, check=False, cwd=REPO)
@@ -399,6 +412,8 @@ def bench_scale(scale: float, months: list[str], args, log: callable) -> ScaleRe
     extracts = args.work / "extracts" / tag
     home = args.work / "homes" / tag
     logs = args.work / "logs" / tag
+    if scale < BRADFORD_SCALE and len(months) < PROBE_MONTHS:
+        months = month_list(months[-1], PROBE_MONTHS)
     res = ScaleResult(scale, months)
     latest = months[-1]
 
@@ -442,7 +457,7 @@ def bench_scale(scale: float, months: list[str], args, log: callable) -> ScaleRe
     repeat = args.repeat if scale <= args.repeat_max_scale else 1
     for i in range(repeat):
         log(f"scale {scale:g}: run of {latest} ({i + 1}/{repeat})")
-        run = measure_run(extracts, home, latest, logs, f"{i + 1}")
+        run = measure_run(extracts, home, latest, logs, f"{i + 1}", force=i > 0)
         res.runs.append(run)
         if run["measured"]["returncode"]:
             m = run["measured"]
@@ -457,6 +472,7 @@ def bench_scale(scale: float, months: list[str], args, log: callable) -> ScaleRe
         "e2e_wall_s": statistics.median(walls),
         "e2e_wall_all_s": [round(w, 2) for w in walls],
         "e2e_cpu_s": median_run["measured"]["cpu_s"],
+        "load": (median_run["measured"]["load_before"] + median_run["measured"]["load_after"]) / 2,
         "startup_s": median_run["startup_s"],
         "e2e_excl_startup_s": median_run["measured"]["wall_s"] - (median_run["startup_s"] or 0.0),
         "peak_rss_bytes": max(r["measured"]["peak_rss_bytes"] for r in res.runs),
@@ -474,13 +490,63 @@ def bench_scale(scale: float, months: list[str], args, log: callable) -> ScaleRe
     return res
 
 
+def bench_imports(args, log: callable) -> dict:
+    """What importing the code location costs (the floor of a month's fixed cost)."""
+    log("imports: python -c 'import dagster_project.definitions'")
+    runs = [run_measured([sys.executable, "-c", IMPORTS_SCRIPT], args.work / "logs" / f"imports-{i}.log")
+            for i in range(2)]
+    best = min(runs, key=lambda m: m.cpu_s)
+    return {"measured": [measured_dict(m) for m in runs], "cpu_s": best.cpu_s, "wall_s": best.wall_s}
+
+
+def bench_backfill(args, log: callable) -> dict:
+    """``run --all`` over ``--backfill-months`` months in a fresh home, then the latest month once more
+    (``--force``) in that home: what one more month costs a council with that history."""
+    scale, months = args.backfill_scale, month_list(args.last, args.backfill_months)
+    extracts, home = args.work / "extracts" / "backfill", args.work / "homes" / "backfill"
+    logs = args.work / "logs" / "backfill"
+    shutil.rmtree(home, ignore_errors=True)
+    out: dict = {"scale": scale, "months": len(months), "first": months[0], "last": months[-1]}
+    if not (args.reuse_extracts and all((extracts / m / "manifest.json").exists() for m in months)):
+        shutil.rmtree(extracts, ignore_errors=True)
+        log(f"backfill: generating {months[0]}..{months[-1]} at scale {scale:g}")
+        gen = run_measured([CLI, "generate", "--out", str(extracts), "--first", months[0], "--last", months[-1],
+                            "--seed", str(args.seed), "--scale", f"{scale:g}"], logs / "generate.log")
+        if gen.returncode:
+            return {**out, "failed": f"generate failed, see {gen.log}"}
+    log(f"backfill: run --all over {len(months)} months")
+    backfill = run_measured([CLI, "run", "--extracts", str(extracts), "--home", str(home), "--all"],
+                            logs / "run-all.log")
+    out["measured"] = measured_dict(backfill)
+    if backfill.returncode:
+        return {**out, "failed": f"run --all exit {backfill.returncode}, see {backfill.log}"}
+    log(f"  {backfill.wall_s:.1f}s wall, {backfill.cpu_s:.1f}s CPU; one more month (--force {months[-1]})")
+    one = measure_run(extracts, home, months[-1], logs, "one-month", force=True)
+    out["one_month"] = one
+    if one["measured"]["returncode"]:
+        return {**out, "failed": f"the one-month run failed ({failure(one['measured'])})"}
+    out.update(wall_s=backfill.wall_s, cpu_s=backfill.cpu_s, one_month_wall_s=one["measured"]["wall_s"],
+               one_month_cpu_s=one["measured"]["cpu_s"])
+    if not args.keep_data:
+        shutil.rmtree(extracts, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
+    return out
+
+
 def fixed_cost_probe(results: list[ScaleResult]) -> ScaleResult | None:
     """The smallest completed scale below Bradford's, if one was run."""
     probes = [r for r in results if r.summary and r.scale < BRADFORD_SCALE]
     return min(probes, key=lambda r: r.scale) if probes else None
 
 
-def check_targets(results: list[ScaleResult]) -> list[dict]:
+def stage_over_floor(s: dict, stage: str) -> float | None:
+    seconds = (s.get("stages") or {}).get(stage)
+    return None if seconds is None else seconds / s["floor_s"]
+
+
+def check_targets(results: list[ScaleResult], extra: dict | None = None) -> list[dict]:
+    """Issue 17's targets over the scales measured; ``extra`` holds the imports and backfill phases."""
+    extra = extra or {}
     by_scale = {r.scale: r for r in results if r.summary and r.scale >= BRADFORD_SCALE}
     targets = []
 
@@ -490,35 +556,44 @@ def check_targets(results: list[ScaleResult]) -> list[dict]:
     for r in results:
         if r.failed:
             add(f"scale {r.scale:g} completes", r.failed, "completes", False)
+    probe = fixed_cost_probe(results)
+    if probe:
+        s = probe.summary
+        imports = extra.get("imports")
+        note = (f"wall {s['e2e_wall_s']:.1f} s at load {s['load']:.1f}" if s.get("load") is not None else
+                f"wall {s['e2e_wall_s']:.1f} s")
+        if imports:
+            note += f"; the imports alone: {imports['cpu_s']:.1f} s CPU"
+        add(f"fixed cost of a month: CPU of `run --month` at scale {probe.scale:g} "
+            f"({probe.rows_latest_month:,} rows, after a first month)",
+            f"{s['e2e_cpu_s']:.1f} s", f"<= {FIXED_COST_CPU_S:g} s", s["e2e_cpu_s"] <= FIXED_COST_CPU_S, note)
+    backfill = extra.get("backfill")
+    if backfill and backfill.get("one_month_wall_s"):
+        ratio = backfill["wall_s"] / backfill["one_month_wall_s"]
+        add(f"backfill: `run --all` over {backfill['months']} months at scale {backfill['scale']:g} vs one month",
+            f"{backfill['wall_s']:.0f} s = {ratio:.1f} x one month ({backfill['one_month_wall_s']:.1f} s)",
+            f"<= {BACKFILL_FACTOR:g} x", ratio <= BACKFILL_FACTOR,
+            f"CPU {backfill['cpu_s']:.0f} s vs {backfill['one_month_cpu_s']:.1f} s")
+    elif backfill:
+        add("backfill completes", backfill.get("failed", "not measured"), "completes", False)
     if not by_scale:
         return targets
-
-    if BRADFORD_SCALE in by_scale:
-        s = by_scale[BRADFORD_SCALE].summary
-        probe = fixed_cost_probe(results)
-        note = (f"fixed cost (the same pipeline at scale {probe.scale:g}, {probe.rows_latest_month:,} rows): "
-                f"{probe.summary['e2e_wall_s']:.1f} s" if probe else "")
-        add("Bradford-scale month end to end (scale 1, start-up included)", f"{s['e2e_wall_s']:.1f} s",
-            f"<= {BRADFORD_E2E_S:g} s", s["e2e_wall_s"] <= BRADFORD_E2E_S, note)
     big = max(by_scale)
     if big >= NATIONAL_SCALE:
         s = by_scale[big].summary
         add(f"scale {big:g} end to end vs the floor",
             f"{s['e2e_wall_s']:.0f} s = {s['e2e_over_floor']:.2f} x floor ({s['floor_s']:.1f} s)",
             f"<= {NATIONAL_FLOOR_FACTOR:g} x floor", s["e2e_over_floor"] <= NATIONAL_FLOOR_FACTOR)
+        for stage, factor in (("ingest", INGEST_FLOOR_FACTOR), ("publish", PUBLISH_FLOOR_FACTOR)):
+            ratio = stage_over_floor(s, stage)
+            add(f"scale {big:g} {stage} vs the floor",
+                "not measured" if ratio is None else f"{s['stages'][stage]:.1f} s = {ratio:.2f} x floor",
+                f"<= {factor:g} x floor", ratio is not None and ratio <= factor)
         add(f"scale {big:g} peak RSS (process tree)", f"{s['peak_rss_bytes'] / GB:.2f} GB",
             f"<= {NATIONAL_RSS_BYTES / GB:g} GB", s["peak_rss_bytes"] <= NATIONAL_RSS_BYTES)
     else:
         add(f"scale {NATIONAL_SCALE} measured", f"largest scale {big:g}", f"scale >= {NATIONAL_SCALE}", False,
             "not measured in this run")
-    scales = sorted(by_scale)
-    for a, b in zip(scales, scales[1:], strict=False):
-        ra, rb = by_scale[a], by_scale[b]
-        rows_ratio = rb.rows_latest_month / ra.rows_latest_month
-        time_ratio = rb.summary["e2e_excl_startup_s"] / ra.summary["e2e_excl_startup_s"]
-        add(f"cost linear in rows, scale {a:g} -> {b:g} (start-up excluded)",
-            f"rows x {rows_ratio:.2f}, time x {time_ratio:.2f}", f"time x <= {LINEAR_SLACK:g} * rows x",
-            time_ratio <= LINEAR_SLACK * rows_ratio)
     gen = [r for r in results if r.generate.get("rows_per_s")]
     if gen:
         g = max(gen, key=lambda r: r.scale)
@@ -593,7 +668,7 @@ def render_markdown(doc: dict) -> str:
         f"({env['platform']}; Python {env['python']}, DuckDB {env['duckdb']}, polars {env['polars']}), "
         f"commit {env['git_commit']}{' + uncommitted changes' if env['git_dirty'] else ''}.",
         f"Load average (1 min) during the run: {doc['load_min']:.1f} to {doc['load_max']:.1f} "
-        "(the machine is shared; every figure is wall-clock time)." + steal_sentence(results),
+        "(the machine is shared; times are wall-clock unless marked CPU)." + steal_sentence(results),
         "",
         "Reproduce with:",
         "",
@@ -601,7 +676,7 @@ def render_markdown(doc: dict) -> str:
         doc["command"],
         "```",
         "",
-        "## Targets (issue 7)",
+        "## Targets (issue 17)",
         "",
         "| target | measured | limit | met |",
         "|---|---|---|---|",
@@ -688,6 +763,19 @@ def render_markdown(doc: dict) -> str:
     lines.append("")
     lines.append("Dagster events per run: " + ", ".join(
         f"scale {r['scale']:g}: {r['summary']['dagster_events']}" for r in results) + ".")
+    imports, backfill = doc.get("imports"), doc.get("backfill")
+    if imports:
+        lines += ["", f"Importing the code location alone (`python -c '{IMPORTS_SCRIPT}'`, the floor of a "
+                  f"month's fixed cost): {imports['cpu_s']:.1f} s CPU, {imports['wall_s']:.1f} s wall."]
+    if backfill and backfill.get("wall_s"):
+        one = backfill["one_month"]
+        lines += ["", "## Backfill", "",
+                  f"`csc-warehouse run --all` over {backfill['months']} months ({backfill['first']}.."
+                  f"{backfill['last']}, scale {backfill['scale']:g}) in a fresh home: "
+                  f"{fmt_s(backfill['wall_s'])} s wall, {fmt_s(backfill['cpu_s'])} s CPU, peak RSS "
+                  f"{backfill['measured']['peak_rss_bytes'] / GB:.2f} GB. One more month in that home "
+                  f"(`run --month {backfill['last']} --force`): {fmt_s(backfill['one_month_wall_s'])} s wall, "
+                  f"{fmt_s(backfill['one_month_cpu_s'])} s CPU; stages (s) {one.get('stages')}."]
     before = BENCH / "before_after.md"
     if before.exists():
         lines += ["", before.read_text().strip()]
@@ -708,6 +796,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="stop a command whose process tree grows beyond this (shared machine)")
     p.add_argument("--guard-available-gb", type=float, default=GUARD["min_available"] / GB,
                    help="stop a command when the machine has less than this available")
+    p.add_argument("--backfill-months", type=int, default=13,
+                   help="months of the backfill phase (run --all; 0 skips it), ending at --last")
+    p.add_argument("--backfill-scale", type=float, default=1.0, help="the backfill phase's scale")
     p.add_argument("--floor-repeat", type=int, default=2, help="floor measurements (the best is kept)")
     p.add_argument("--work", type=Path, default=BENCH / "work", help="generated data and homes (gitignored)")
     p.add_argument("--out", type=Path, default=BENCH, help="where results.json and results.md go")
@@ -739,18 +830,24 @@ def main(argv: list[str] | None = None) -> int:
     results: list[ScaleResult] = []
     args.out.mkdir(parents=True, exist_ok=True)
     env = environment()  # the code measured: taken before anything is run or written
-    for scale in scales:
-        results.append(bench_scale(scale, months, args, log))
+    extra: dict = {"imports": bench_imports(args, log)}
+    phases = [("scale", scale) for scale in scales] + ([("backfill", None)] if args.backfill_months else [])
+    for phase, scale in phases:
+        if phase == "backfill":
+            extra["backfill"] = bench_backfill(args, log)
+        else:
+            results.append(bench_scale(scale, months, args, log))
         loads.append(load_average())
-        doc = {  # written after every scale, so a long run leaves its results as it goes
+        doc = {  # written after every phase, so a long run leaves its results as it goes
             "command": command,
             "environment": {**env, "date": datetime.now(UTC).isoformat(timespec="seconds")},
             "load_min": min(loads),
             "load_max": max(loads),
             "months": months,
             "scales": [asdict(r) for r in results],
-            "targets": check_targets(results),
-            "complete": len(results) == len(scales),
+            **extra,
+            "targets": check_targets(results, extra),
+            "complete": len(results) == len(scales) and ("backfill" in extra or not args.backfill_months),
             "date": date.today().isoformat(),
         }
         (args.out / "results.json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
