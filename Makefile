@@ -22,7 +22,7 @@ demo: setup
 
 # Lint (ruff, sqlfluff) then every test. CI runs exactly this (.ci/run).
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=25 tests
 
 # The fast set while developing: everything but the end-to-end pipeline runs (@pytest.mark.e2e).
 test-fast: lint
