@@ -518,3 +518,65 @@ def test_every_new_placement_changes_something(tables: dict[str, dict[str, pl.Da
     previous = placements.with_columns(pl.col(keys).shift(1).over("clap_cla_id").name.suffix("_prev"))
     identical = previous.filter(pl.all_horizontal(pl.col(k).eq_missing(pl.col(f"{k}_prev")) for k in keys))
     assert identical.height == 0
+
+
+def test_working_day_lookups_match_numpy_business_days() -> None:
+    """add_working_days, roll_back_to_working_day and is_working_day read precomputed tables; they
+    must give exactly numpy's business-day answers, at the edges of the tables and beyond them."""
+    import numpy as np
+
+    from dagster_project.extracts.generator import dates
+
+    calendar = dates.bank_holiday_calendar()
+    rng = np.random.default_rng(3)
+    edges = [dates.LOOKUP_FIRST, dates.LOOKUP_FIRST + 2, dates.LOOKUP_LAST - 3, dates.LOOKUP_LAST - 1]
+    inside = np.concatenate([rng.integers(dates.LOOKUP_FIRST, dates.LOOKUP_LAST, 20_000), edges])
+    for days in (inside, np.array([dates.LOOKUP_LAST + 5, 17_000]), np.zeros(0, dtype=np.int64)):
+        as_dates = days.astype(np.int64).view("datetime64[D]")
+        offsets = rng.integers(-40, 60, len(days))
+        for n in (offsets, 0, 7, -3):
+            expected = np.busday_offset(as_dates, n, roll="forward", busdaycal=calendar).view(np.int64)
+            assert np.array_equal(dates.add_working_days(days, n), expected)
+        expected = np.busday_offset(as_dates, 0, roll="backward", busdaycal=calendar).view(np.int64)
+        assert np.array_equal(dates.roll_back_to_working_day(days), expected)
+        assert np.array_equal(dates.is_working_day(days), np.is_busday(as_dates, busdaycal=calendar))
+
+
+def test_pick_matches_a_binary_search_of_the_weights() -> None:
+    """pick counts the cumulative-weight bounds below each draw; the indices must be exactly those a
+    binary search of the same draws gives (zero weights included)."""
+    import numpy as np
+
+    from dagster_project.extracts.generator.randomness import pick
+
+    for weights in ([1.0], [0.3, 0.7], [0.2, 0.0, 0.5, 0.3, 0.0], list(range(1, 21)), [1.0] * 300):
+        cum = np.cumsum(np.asarray(weights, dtype=np.float64))
+        draws = np.random.default_rng(9).random(50_000)
+        expected = np.searchsorted(cum / cum[-1], draws, side="right")
+        assert np.array_equal(pick(np.random.default_rng(9), weights, 50_000), expected)
+
+
+@pytest.mark.parametrize("date_style", ["iso", "iso_time", "iso_millis", "uk"])
+def test_dates_render_as_polars_formats_them(date_style: str) -> None:
+    """Date columns are written through a table of formatted days; the bytes must equal polars'
+    own formatting of every value (NULLs, a single day, a few days across a year end, a wide
+    sparse span written as dates)."""
+    import dataclasses
+    import io
+
+    from dagster_project.extracts.generator.councils import BRADFORD_STYLE, DATE_FORMATS
+    from dagster_project.extracts.generator.writer import render_csv
+
+    style = dataclasses.replace(BRADFORD_STYLE, date=date_style)
+    frame = pl.DataFrame(
+        {
+            "a": [date(2023, 1, 31), None, date(2020, 2, 29), date(2023, 1, 31)],
+            "b": [date(2021, 5, 1)] * 4,
+            "c": [date(1900, 1, 1), date(2999, 12, 31), None, None],
+            "d": pl.Series([None] * 4, dtype=pl.Date),
+            "e": [date(2023, 12, 30), None, date(2024, 1, 1), date(2023, 12, 31)],
+        }
+    )
+    expected = io.BytesIO()
+    frame.write_csv(expected, line_terminator=style.line_end, date_format=DATE_FORMATS[date_style])
+    assert render_csv(frame, header=True, style=style) == expected.getvalue()

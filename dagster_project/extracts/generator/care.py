@@ -436,9 +436,9 @@ def _episode_table(episodes: pl.DataFrame, periods: pl.DataFrame) -> pl.DataFram
     period = episodes["period"].to_numpy()
     x1 = code_index("cla_ceased_reason", ["X1"])[0]
     ceased = np.where(episodes["last"].to_numpy(), periods["reason"].to_numpy()[period], x1)
-    rne = pl.Series(episodes["rne"]).to_numpy()
-    rne_idx = np.searchsorted(np.array(["B", "L", "P", "S", "T", "U"]), rne)
-    rne_codes = code_index("cla_start_reason", ["B", "L", "P", "S", "T", "U"])[rne_idx]
+    reasons = ["B", "L", "P", "S", "T", "U"]
+    rne_idx = episodes["rne"].cast(pl.Enum(reasons)).to_physical().to_numpy()
+    rne_codes = code_index("cla_start_reason", reasons)[rne_idx]
     return pl.DataFrame(
         {
             "clae_cla_episode_id": episodes["episode_id"],

@@ -28,7 +28,15 @@ class Streams:
 def pick(rng: np.random.Generator, weights: Sequence[float] | np.ndarray, n: int) -> np.ndarray:
     """``n`` category indices drawn with the given (unnormalised) weights."""
     cum = np.cumsum(np.asarray(weights, dtype=np.float64))
-    return np.searchsorted(cum / cum[-1], rng.random(n), side="right").astype(np.int64)
+    bounds, u = cum / cum[-1], rng.random(n)
+    if len(bounds) > 256:
+        return np.searchsorted(bounds, u, side="right").astype(np.int64)
+    # the bounds at or below each draw, counted one bound at a time into bytes: the same index as a
+    # binary search, several times faster for the few categories weights have here
+    index = np.zeros(n, dtype=np.uint8)
+    for bound in bounds[:-1]:  # loop over categories, not rows
+        index += u >= bound
+    return index.astype(np.int64)
 
 
 def pick_per_row(rng: np.random.Generator, weight_table: np.ndarray, row: np.ndarray) -> np.ndarray:
@@ -36,10 +44,10 @@ def pick_per_row(rng: np.random.Generator, weight_table: np.ndarray, row: np.nda
     cum = np.cumsum(np.asarray(weight_table, dtype=np.float64), axis=1)
     cum = cum / cum[:, -1:]
     u = rng.random(len(row))
-    out = np.zeros(len(row), dtype=np.int64)
+    out = np.zeros(len(row), dtype=np.uint8 if cum.shape[1] <= 256 else np.int64)  # counted as in pick
     for j in range(cum.shape[1] - 1):  # loop over categories, not rows
         out += u >= cum[:, j][row]
-    return out
+    return out.astype(np.int64)
 
 
 def group_index(counts: np.ndarray) -> np.ndarray:

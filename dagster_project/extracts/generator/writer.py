@@ -124,16 +124,30 @@ def _render(
         frame = frame.rename({c: style.header_name(c) for c in frame.columns})
     if header and style.bom:
         target.write(BOM)
-    dates = {} if style.date == BRADFORD_STYLE.date else {"date_format": DATE_FORMATS[style.date]}
-    frame.write_csv(
+    date_format = DATE_FORMATS[style.date]
+    frame.with_columns(
+        _date_texts(frame[name], date_format) for name, dtype in frame.schema.items() if dtype == pl.Date
+    ).write_csv(
         target,
         include_header=header,
         line_terminator=style.line_end,
         float_precision=1,
         batch_size=65536,
         quote_style="never",
-        **dates,
+        date_format=date_format,  # for a date column left as dates (see _date_texts)
     )
+
+
+def _date_texts(column: pl.Series, date_format: str) -> pl.Series:
+    """A date column as an Enum of its formatted texts: each day of the column's span is formatted
+    once, and the writer then copies texts instead of formatting every value (the same bytes at
+    about half the cost). A column whose span is wider than it is long stays as dates."""
+    days = column.to_physical()
+    first, last = days.min(), days.max()
+    if first is None or last - first >= column.len():
+        return column
+    texts = pl.int_range(first, last + 1, dtype=pl.Int32, eager=True).cast(pl.Date).dt.to_string(date_format)
+    return pl.Series(column.name, texts, dtype=pl.Enum(texts)).gather(days - first)
 
 
 def render_csv(frame: pl.DataFrame, header: bool, style: FileStyle = BRADFORD_STYLE) -> bytes:
