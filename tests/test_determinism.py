@@ -1,11 +1,13 @@
-"""The same extracts and key give the same published bytes, whichever home and run made them.
+"""The same extracts and key give the same published bytes, whichever home and run made them, and
+a backfill publishes exactly what month-by-month runs publish.
 
 One small extract (scale 0.05) of June and July 2023 is run through the CLI, both months with
-``--public``, in two separate homes with the same pseudonymisation key. Every published file of
-each month (public/ included; the Parquet copies of the scorecard and of every mart written by
-DuckDB's COPY), the docs site and the analysts' warehouse tables must be the same; only
-publication.json differs (it names the run and when it published), and no other file holds a
-run id.
+``--public``, in two separate homes with the same pseudonymisation key: the first home as one
+backfill (``--from 2023-06 --to 2023-07``), the second month by month (``--month 2023-06``, then
+``--month 2023-07``). Every published file of each month (public/ included; the Parquet copies of
+the scorecard and of every mart written by DuckDB's COPY), the docs site and the analysts'
+warehouse tables must be the same; only publication.json differs (it names the run and when it
+published), and no other file holds a run id.
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ def homes(tmp_path_factory) -> tuple[HomePaths, HomePaths]:
     root = tmp_path_factory.mktemp("determinism")
     extracts = root / "extracts"
     generate(extracts, f"{MONTHS[0]:%Y-%m}", f"{MONTHS[-1]:%Y-%m}", scale=0.05)
+    backfill = [("--from", f"{MONTHS[0]:%Y-%m}", "--to", f"{MONTHS[-1]:%Y-%m}")]
+    month_by_month = [("--month", f"{m:%Y-%m}") for m in MONTHS]
     out = []
-    for name in ("first", "second"):
-        res = run(extracts, root / name, "--from", f"{MONTHS[0]:%Y-%m}", "--to", f"{MONTHS[-1]:%Y-%m}",
-                  "--public", env={"CSC_PSEUDONYM_KEY": KEY})
-        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
+    for name, selections in (("first", backfill), ("second", month_by_month)):
+        for selection in selections:
+            res = run(extracts, root / name, *selection, "--public", env={"CSC_PSEUDONYM_KEY": KEY})
+            assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
         out.append(HomePaths(root / name))
     return out[0], out[1]
 
