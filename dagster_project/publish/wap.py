@@ -39,6 +39,10 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -238,6 +242,23 @@ def remove_old_versions(paths: HomePaths, keep_previous: bool = True) -> list[st
     return removed
 
 
+@contextmanager
+def _beside(work: Callable[[duckdb.DuckDBPyConnection, Path], object], con: duckdb.DuckDBPyConnection,
+            folder: Path) -> Iterator[None]:
+    """Run ``work(cursor, folder)`` in a thread, on a cursor of ``con`` (same database, its own
+    connection), while the block runs; the block ends when both have, and raises what either
+    raised (the block's error first)."""
+    cursor = con.cursor()
+    with ThreadPoolExecutor(1, thread_name_prefix="publish") as pool:
+        done = pool.submit(work, cursor, folder)
+        try:
+            yield
+        finally:
+            futures.wait([done])
+            cursor.close()
+        done.result()
+
+
 def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date, run_id: str,
                   *, public: bool = False) -> Published:
     """Publish ``month`` from the working warehouse ``con`` (which the caller holds open) as a new
@@ -292,9 +313,11 @@ def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date,
     replace_warehouse = latest is None or key >= latest
     tables: list[str] = []
     if replace_warehouse:
-        tables = build_published_copy(con, version / WAREHOUSE, (month, run_id, published_at))
-        write_docs_site(version / WAREHOUSE, dbt_results.parent, version / DOCS, home_key(paths).value)
-        write_marts(con, version / MARTS_DIR)
+        # the marts' Parquet on a cursor of its own while the copy and its docs are made: DuckDB
+        # releases the GIL, so the two overlap instead of running one after the other
+        with _beside(write_marts, con, version / MARTS_DIR):
+            tables = build_published_copy(con, version / WAREHOUSE, (month, run_id, published_at))
+            write_docs_site(version / WAREHOUSE, dbt_results.parent, version / DOCS, home_key(paths).value)
     else:  # an older month re-published: the analysts' warehouse stays the newest month's
         os.link(current / WAREHOUSE, version / WAREHOUSE)
         for folder in (DOCS, MARTS_DIR):
