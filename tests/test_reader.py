@@ -622,6 +622,65 @@ def test_the_structure_pass_is_the_same_in_any_block_size(monkeypatch, block: in
     assert reference["ssd_contacts.csv"].sha256 == file_sha256(FIXTURES / "ssd_contacts.csv")
 
 
+def _structure_fields(s: structure.FileStructure) -> tuple:
+    return (s.sha256, s.header_fields, s.header_bytes, s.header_lines, s.records, s.data_records, s.line_ending,
+            s.change_records.tolist(), s.change_offsets.tolist(), str(s.change_records.dtype),
+            str(s.change_offsets.dtype), str(s.error), s.has_bom)  # fmt: skip
+
+
+def _random_csv(rng) -> bytes:
+    """A small CSV file, well formed or not: quotes, line breaks in quoted fields, CRs, BOMs,
+    blank lines, short and long rows, non-ASCII text, invalid UTF-8."""
+    header = rng.choice(["a,b,c", "a,b,c", "a,b,c", "a", "x,y", '"a",b', "a,b,c\r", "é,b"])
+    end = rng.choice(["\n", "\r\n"])
+    lines, garbage = [], rng.choice([0.4, 0.02])  # half the files are mostly well formed
+    for _ in range(rng.randint(0, 6)):
+        if rng.random() >= garbage:
+            fields = []
+            for _ in range(rng.choice([3] * 8 + [1, 2, 4]) if garbage > 0.1 else 3):
+                if rng.random() < 0.3:
+                    parts = ["x", ",", '""', "é"] + (["\n", "\r\n"] if rng.random() < garbage else [])
+                    fields.append('"' + "".join(rng.choice(parts) for _ in range(rng.randint(0, 4))) + '"')
+                else:
+                    fields.append("".join(rng.choice(["x", "é", " "]) for _ in range(rng.randint(0, 3))))
+            lines.append(",".join(fields))
+        else:
+            tokens = ["a", ",", '"', '""', "\r\n", "\n", "\r", "é", "\ufeff", "", " ", "\0"]
+            lines.append("".join(rng.choice(tokens) for _ in range(rng.randint(0, 5))))
+    data = (header + end + end.join(lines) + rng.choice([end, "", "\n", "\r\n"])).encode()
+    if rng.random() < 0.1:
+        data = structure.BOM + data
+    if rng.random() < 0.05:
+        data += b"\xe9"
+    return data
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 7, 64, 8 << 20])
+def test_the_fast_structure_pass_finds_what_the_exact_pass_finds(monkeypatch, tmp_path: Path, block: int) -> None:
+    """The fast path (one-line records matched by a regular expression) vouches only for files
+    the exact pass finds no break in, with the same checksum, counts and line map; every other
+    file goes to the exact pass (scan_file's result is then the exact pass's)."""
+    import random
+
+    monkeypatch.setattr(structure, "CHUNK", block)
+    rng = random.Random(block)
+    corpus = sorted((Path(__file__).parent / "fixtures" / "malformed").glob("*.csv"))
+    paths = [*sorted(FIXTURES.glob("*.csv")), *corpus]
+    for i in range(40 if block < 64 else 200):
+        paths.append(write(tmp_path, f"random_{i}.csv", _random_csv(rng)))
+    fast_ones = 0
+    for path in paths:
+        exact = structure._exact_scan(path)
+        fast = structure._fast_scan(path)
+        if fast is not None:
+            fast_ones += 1
+            assert exact.error is None, (path.name, path.read_bytes())
+            assert _structure_fields(fast) == _structure_fields(exact), (path.name, path.read_bytes())
+        assert _structure_fields(scan_file(path)) == _structure_fields(exact), path.name
+    assert fast_ones > 12  # the fast path is taken for the well-formed files
+    assert all(structure._fast_scan(path) is None for path in corpus if structure._exact_scan(path).error)
+
+
 @pytest.mark.parametrize(
     ("dates", "line", "column_name"),
     [
