@@ -580,3 +580,23 @@ def test_dates_render_as_polars_formats_them(date_style: str) -> None:
     expected = io.BytesIO()
     frame.write_csv(expected, line_terminator=style.line_end, date_format=DATE_FORMATS[date_style])
     assert render_csv(frame, header=True, style=style) == expected.getvalue()
+
+
+def test_file_sink_hashes_and_writes_every_buffer_in_order(tmp_path: Path) -> None:
+    """A sink reused for several files, with buffers far smaller than the text (many buffers in
+    flight, hashed and written by separate threads, and a last one not a whole disk block), writes
+    each file's exact bytes and returns their SHA-256."""
+    import random
+
+    from dagster_project.extracts.generator.writer import DIRECT_BLOCK, FileSink
+
+    rng = random.Random(3)
+    with FileSink(size=2 * DIRECT_BLOCK, buffers=3) as sink:
+        for number, length in enumerate([0, 10, 2 * DIRECT_BLOCK, 50_000, 200_003]):
+            data = rng.randbytes(length)
+            path = tmp_path / f"{number}.csv"
+            sink.open(path)
+            for start in range(0, length, 3000):  # writes of another size than the buffers
+                sink.write(data[start : start + 3000])
+            assert sink.close() == hashlib.sha256(data).hexdigest()
+            assert path.read_bytes() == data

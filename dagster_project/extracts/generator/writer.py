@@ -20,8 +20,10 @@ import mmap
 import os
 import queue
 import re
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import cache, partial
 from pathlib import Path
@@ -36,7 +38,8 @@ from dagster_project.extracts.manifest import MANIFEST_FILE
 
 SSD_VERSION = "1.4.5"
 CHUNK_ROWS = 500_000  # rows rendered at a time into the row cache (bounds memory at large scales)
-SINK_BUFFER = 32 << 20  # bytes of CSV text hashed and written at a time (two such buffers)
+SINK_BUFFER = 16 << 20  # bytes of CSV text hashed and written at a time
+SINK_BUFFERS = 3  # buffers per sink: one being filled while the others are hashed and written
 WRITERS = 2  # tables written at once
 DIRECT_BLOCK = 4096  # O_DIRECT writes whole blocks (4096 covers every common block size)
 O_DIRECT = getattr(os, "O_DIRECT", 0)  # 0 where the platform has none (written normally)
@@ -166,20 +169,29 @@ def write_csv(path: Path, frame: pl.DataFrame, sink: FileSink, style: FileStyle 
 
 
 class FileSink:
-    """A write-only file object polars renders CSV text into: the text is copied into one of two
-    reused, page-aligned buffers; a full buffer is hashed and written to disk in a worker thread
-    while polars fills the other.
+    """A write-only file object polars renders CSV text into: the text is copied into one of
+    SINK_BUFFERS reused, page-aligned buffers; a full buffer is hashed in one worker thread and
+    written to disk in another (both release the GIL), at the same time, while polars fills the
+    next buffer. Buffers are hashed in order and written in order (one thread each).
 
     Files are written with O_DIRECT where the platform and file system allow it: the text goes
     straight to the disk instead of through the page cache, which costs the kernel about as much
     CPU per byte as rendering it (every page-cache page is a fresh page of memory). Elsewhere the
-    same buffers are written normally."""
+    same buffers are written normally. Use as a context manager (it owns its two threads)."""
 
-    def __init__(self, pool: ThreadPoolExecutor, size: int = SINK_BUFFER) -> None:
-        self._pool = pool
+    def __init__(self, size: int = SINK_BUFFER, buffers: int = SINK_BUFFERS) -> None:
         self._size = size
-        self._buffers = [mmap.mmap(-1, size), mmap.mmap(-1, size)]
+        self._buffers = [mmap.mmap(-1, size) for _ in range(buffers)]
+        self._hasher = ThreadPoolExecutor(1, thread_name_prefix="sink-hash")
+        self._disk = ThreadPoolExecutor(1, thread_name_prefix="sink-disk")
         self._fd = -1
+
+    def __enter__(self) -> FileSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._hasher.shutdown()
+        self._disk.shutdown()
 
     def open(self, path: Path) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
@@ -190,7 +202,8 @@ class FileSink:
         if self._fd < 0:
             self._fd = os.open(path, flags, 0o666)
         self._digest = hashlib.sha256()
-        self._current, self._filled, self._written, self._pending = 0, 0, 0, None
+        self._current, self._filled, self._written = 0, 0, 0
+        self._pending: deque[list[Future[None]]] = deque()  # per buffer handed over, oldest first
 
     def write(self, data: bytes) -> int:
         with memoryview(data) as view:
@@ -212,24 +225,36 @@ class FileSink:
         try:
             if self._filled:
                 self._hand_over()
-            if self._pending is not None:
-                self._pending.result()
-                self._pending = None
-            os.ftruncate(self._fd, self._written)  # drop the padding of the last O_DIRECT block
         finally:
-            os.close(self._fd)
-            self._fd = -1
+            try:
+                self._finish(len(self._pending))  # every buffer handed over, before the file closes
+                os.ftruncate(self._fd, self._written)  # drop the padding of the last O_DIRECT block
+            finally:
+                os.close(self._fd)
+                self._fd = -1
         return self._digest.hexdigest()
 
     def _hand_over(self) -> None:
-        if self._pending is not None:
-            self._pending.result()
-        self._pending = self._pool.submit(self._output, self._buffers[self._current], self._filled)
-        self._current, self._filled = 1 - self._current, 0
+        buffer, size = self._buffers[self._current], self._filled
+        hashed = self._hasher.submit(self._hash, buffer, size)
+        self._pending.append([hashed, self._disk.submit(self._output, buffer, size)])
+        self._current, self._filled = (self._current + 1) % len(self._buffers), 0
+        if len(self._pending) == len(self._buffers):  # the next buffer to fill is still in use
+            self._finish(1)
+
+    def _finish(self, count: int) -> None:
+        """Wait until the oldest ``count`` buffers handed over are hashed and written."""
+        futures = [future for _ in range(count) for future in self._pending.popleft()]
+        wait(futures)
+        for future in futures:
+            future.result()
+
+    def _hash(self, buffer: mmap.mmap, size: int) -> None:
+        with memoryview(buffer) as view:
+            self._digest.update(view[:size])
 
     def _output(self, buffer: mmap.mmap, size: int) -> None:
         with memoryview(buffer) as view:
-            self._digest.update(view[:size])
             padded = -(-size // DIRECT_BLOCK) * DIRECT_BLOCK  # O_DIRECT writes whole blocks
             try:
                 write_all(self._fd, [view[:padded]])
@@ -300,10 +325,10 @@ def write_tables(
         if table.name not in frames:
             (folder / table.file_name).unlink(missing_ok=True)
     caches = caches or {}
-    with ThreadPoolExecutor(max_workers=WRITERS) as output, ThreadPoolExecutor(max_workers=WRITERS) as writers:
+    with ExitStack() as stack, ThreadPoolExecutor(max_workers=WRITERS) as writers:
         sinks: queue.SimpleQueue[FileSink] = queue.SimpleQueue()
         for _ in range(WRITERS):
-            sinks.put(FileSink(output))
+            sinks.put(stack.enter_context(FileSink()))
 
         def write(name: str) -> WrittenFile:
             path, frame = folder / f"{name}.csv", frames[name]
