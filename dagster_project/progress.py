@@ -6,6 +6,7 @@ A Dagster logger, so the CLI shows the run's own events (it never tracks the sta
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 import dagster as dg
@@ -22,6 +23,38 @@ def stage_of(step_key: str | None) -> str:
     if not step_key:
         return "run"
     return STAGES.get(step_key, step_key.replace("__", " "))
+
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+QUOTED_VALUE = re.compile(r"'[^'\n]*'")
+DBT_ERRORS = "Errors parsed from dbt logs:"
+
+
+def failure_reason(error) -> str:
+    """One line a person can act on, from a step's error (a ``SerializableErrorInfo``).
+
+    Dagster wraps what went wrong (``Error occurred while executing op ...``): the reason is the
+    innermost cause. For a failed dbt build it is dbt's own error (the node and what happened),
+    not dagster-dbt's "The dbt CLI process with command ...". Terminal colour codes are removed,
+    and quoted literals are replaced by '…': a library's error can quote a value from the data
+    (DuckDB's "Could not convert string '...'"), and the terminal is no place for one. The whole
+    error, cause chain and traceback included, goes to the month's private log (``cli.runner.run_month``).
+    """
+    while error.cause is not None:
+        error = error.cause
+    text = ANSI_ESCAPE.sub("", error.message)
+    if DBT_ERRORS in text:
+        blocks = [b for b in text.split(DBT_ERRORS, 1)[1].split("\n\n") if b.strip()]
+        lines = [line.strip() for b in blocks[:2] for line in b.splitlines()
+                 if line.strip() and not line.strip().startswith("compiled code at")]
+        reason = "dbt build failed: " + "; ".join(lines)
+    else:
+        first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+        prefix, sep, rest = first.partition(": ")
+        if sep and prefix.split(".")[-1] == error.cls_name:  # '_duckdb.OutOfMemoryException: ...'
+            first = rest
+        reason = f"{error.cls_name}: {first}" if first else error.cls_name
+    return QUOTED_VALUE.sub("'…'", reason)
 
 
 class ProgressHandler(logging.Handler):
@@ -51,7 +84,7 @@ class ProgressHandler(logging.Handler):
         elif event.event_type_value == "STEP_FAILURE":
             err = event.step_failure_data.error
             reason = (event.step_failure_data.user_failure_data.description
-                      if event.step_failure_data.user_failure_data else (err.message.strip() if err else ""))
+                      if event.step_failure_data.user_failure_data else (failure_reason(err) if err else ""))
             line = f"[{month}] {stage_of(meta.get('step_key'))}: FAILED - {reason.splitlines()[0] if reason else ''}"
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data

@@ -142,3 +142,57 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------------------------
+# what a failed run says on the terminal (dagster_project/progress.py: failure_reason)
+
+def _error_info(raise_it):
+    from dagster._utils.error import serializable_error_info_from_exc_info
+
+    try:
+        raise_it()
+    except Exception:
+        return serializable_error_info_from_exc_info(sys.exc_info())
+
+
+def test_a_failed_step_is_reported_by_its_innermost_cause_without_the_data_values_it_quotes():
+    import duckdb
+    from dagster._core.errors import DagsterExecutionStepExecutionError
+
+    from dagster_project.progress import failure_reason
+
+    def cast_a_value():
+        duckdb.sql("select cast('P0001234' as integer)").fetchall()
+
+    def wrapped():
+        try:
+            cast_a_value()
+        except duckdb.Error as cause:
+            raise DagsterExecutionStepExecutionError(
+                'Error occurred while executing op "ssd_extract":', user_exception=cause,
+                original_exc_info=sys.exc_info(), step_key="ssd_extract", op_name="ssd_extract",
+                op_def_name="ssd_extract") from cause
+
+    reason = failure_reason(_error_info(wrapped))
+    assert reason.startswith("ConversionException: Conversion Error: Could not convert string '…'"), reason
+    assert "P0001234" not in reason and "Error occurred while executing op" not in reason
+
+
+def test_a_failed_dbt_build_is_reported_by_dbts_own_error_without_colour_codes():
+    from dagster_dbt.errors import DagsterDbtCliRuntimeError
+
+    from dagster_project.progress import failure_reason
+
+    def dbt_failed():  # the description dagster-dbt 0.29 builds (DbtCliInvocation.get_error)
+        raise DagsterDbtCliRuntimeError(description=(
+            "The dbt CLI process with command\n\n`dbt build`\n\nfailed with exit code `1`. Check the stdout "
+            "in the Dagster compute logs for the full information about the error.\n\n"
+            "Errors parsed from dbt logs:\n\n"
+            "\x1b[31mDatabase Error in model fct_contacts (models/marts/fct_contacts.sql)\x1b[0m\n"
+            "  Out of Memory Error: could not allocate block of size 256.0 KiB\n"
+            "  compiled code at target/compiled/csc/models/marts/fct_contacts.sql"))
+
+    reason = failure_reason(_error_info(dbt_failed))
+    assert reason == ("dbt build failed: Database Error in model fct_contacts (models/marts/fct_contacts.sql); "
+                      "Out of Memory Error: could not allocate block of size 256.0 KiB")

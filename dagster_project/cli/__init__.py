@@ -338,7 +338,7 @@ def _summary(results, paths) -> None:
         else:
             report = paths.work_month_dir(_as_date(r.month)) / "quality_report.html"
             details = "; ".join(r.messages[:2] + r.failed_checks[:5])
-            if report.exists():
+            if report.exists() and report.stat().st_mtime >= r.started_at:  # not an earlier run's
                 details += f"\nquality report: {report}"
             details += f"\nlog: {r.log_file}"
         style = {"PUBLISHED": "green", "BLOCKED": "yellow"}.get(r.outcome.name, "red")

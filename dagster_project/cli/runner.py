@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
+from dagster_project.progress import failure_reason
 from dagster_project.settings import EXTRACTS_ENV, HOME_ENV, HomePaths
 
 DAGSTER_YAML = """\
@@ -54,6 +56,7 @@ class MonthResult:
     messages: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
     log_file: Path | None = None
+    started_at: float = 0.0  # epoch seconds: files older than this are an earlier run's
 
 
 def prepare_home(home: Path, extracts: Path | None) -> HomePaths:
@@ -176,7 +179,7 @@ def classify(result: dg.ExecuteInProcessResult, instance: DagsterInstance, month
             if data.user_failure_data and data.user_failure_data.description:
                 messages.append(data.user_failure_data.description)
             elif data.error:
-                messages.append(data.error.message.strip().splitlines()[0])
+                messages.append(failure_reason(data.error))
     if result.success:
         return MonthResult(month, Outcome.PUBLISHED, run_id)
     run = instance.get_run_by_id(run_id)
@@ -210,6 +213,7 @@ def run_month(month: str, instance: DagsterInstance, log_dir: Path, public: bool
     job = defs.resolve_job_def(MONTHLY_JOB)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"{month}.log"
+    started_at = time.time()
     with log_file.open("a", encoding="utf-8") as log, contextlib.redirect_stdout(log):
         result = job.execute_in_process(
             partition_key=month,
@@ -218,8 +222,13 @@ def run_month(month: str, instance: DagsterInstance, log_dir: Path, public: bool
             run_config=run_config(public),
             tags={LAUNCHED_BY_TAG: "cli", PID_TAG: str(os.getpid())},
         )
+        for event in result.all_events:  # the log is where the whole error is read (private zone)
+            if event.event_type_value == "STEP_FAILURE" and event.step_failure_data.error:
+                print(f"\n{event.step_key} failed (run {result.run_id}):\n"
+                      f"{event.step_failure_data.error.to_string()}")
     outcome = classify(result, instance, month)
     outcome.log_file = log_file
+    outcome.started_at = started_at
     return outcome
 
 
