@@ -598,4 +598,5 @@ def test_freshness_allows_the_gaps_a_council_with_rare_events_has_by_chance(wh):
     assert allowed_lag(0.0, 10, 0.001) is None
     wh.execute("update raw.extracts set extract_date = '2024-02-15'")  # 72 days without a referral
     f = by_id(pl.freshness(wh, DEC, POLICY))["freshness.ssd_cin_episodes"]
-    assert not f.passed and "(limit 61 days): the extract looks stale" in f.summary  # 42 in the year
+    assert not f.passed and "(limit 51 days): the extract looks stale" in f.summary  # the year to 2023-12-05
+    assert f.evidence["lag_days"] == 72

@@ -3,11 +3,14 @@
 * ``freshness`` (per busy table, and the extract date): the newest event of a busy table against
   the extract date (the month end when there is no manifest): an extract that stops days before
   it was taken is stale. The allowed lag is the policy's ``max_lag_days``, or longer for a council
-  whose own events are rare: at its rate over the year before (``rate_window_days``), a gap is
-  only judged stale when a gap that long would happen by chance with a probability below the
-  policy's ``improbable_gap`` (events as a Poisson process: P(no event in g days) = exp(-rate * g)).
-  A council with 4 referrals a month has gaps of two weeks every few months; Bradford, with
-  about 14 a day, is held to the 10 days.
+  whose own events are rare: at its rate over the year (``rate_window_days``) up to the table's
+  newest event, a gap is only judged stale when a gap that long would happen by chance with a
+  probability below the policy's ``improbable_gap`` (events as a Poisson process: P(no event in
+  g days) = exp(-rate * g)). A council with 4 referrals a month has gaps of two weeks every few
+  months; Bradford, with about 14 a day, is held to the 10 days. The year ends at the newest
+  event, not at the extract date: a year ending at the extract date would hold the gap being
+  judged, so the longer an extract had stopped, the rarer its events would look and the longer
+  the gap it would be allowed (a file cut off years early would have no event in it at all).
 * ``resent`` (a law): every file byte-identical to the previous loaded extract's is last month's
   extract sent again; a real monthly full refresh always changes.
 """
@@ -97,19 +100,17 @@ def freshness(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> li
         recent = con.execute(
             f"select count(*) from raw.{table} where _extract_month = ? and _is_valid "
             f"and {column} > ? and {column} <= ?",
-            [month, reference - timedelta(days=window), reference],
-        ).fetchone()[0]
+            [month, newest - timedelta(days=window), newest],
+        ).fetchone()[0] if newest else 0
         limit = allowed_lag(recent / window, rule["max_lag_days"], rule["improbable_gap"])
-        passed = lag is not None and (limit is None or lag <= limit)
+        passed = lag is not None and limit is not None and lag <= limit
         what = "the extract date" if taken else f"the month end ({unknown})"
         summary = (
             f"{table}: newest {column} {newest}, {lag} days before {what} {reference}"
             if newest
             else f"{table}: no {column} at all"
         )
-        if limit is None and newest:
-            summary += f" (no {column} in the {window} days before: too rare to judge)"
-        elif not passed:
+        if not passed and newest:
             summary += f" (limit {limit} days): the extract looks stale"
         out.append(
             raw_finding(
@@ -134,7 +135,7 @@ def freshness(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> li
 def allowed_lag(rate_per_day: float, max_lag_days: int, improbable_gap: float) -> int | None:
     """Days without an event a table may end with: ``max_lag_days``, or the gap a council with this
     rate of events would exceed by chance with probability ``improbable_gap`` when that is longer;
-    None when the table had no event in the window (nothing to judge a gap by)."""
+    None when there is no event to measure a rate by (the table has none: judged stale)."""
     if rate_per_day <= 0:
         return None
     return max(int(max_lag_days), math.ceil(math.log(1 / improbable_gap) / rate_per_day))
