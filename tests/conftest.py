@@ -31,8 +31,20 @@ def malformed_base(tmp_path_factory: pytest.TempPathFactory):
     return build_base(tmp_path_factory.mktemp("malformed-base"))
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (its own hook of the same name)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that reads the shared pipeline run is an end-to-end test (``-m 'not e2e'`` skips it)."""
+    """A test that reads the shared pipeline run is an end-to-end test (``-m 'not e2e'`` skips it).
+
+    A test that uses a module-scoped fixture runs on the same xdist worker as the rest of its
+    module (group = the module), unless it names its own group: ``--dist loadgroup`` otherwise
+    spreads a module's tests over both workers, and each worker built the module's fixture (a
+    pipeline run, a dbt build) again.
+    """
     for item in items:
         if "published_home" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None or item.get_closest_marker("xdist_group"):
+            continue
+        if any(d.scope == "module" for defs in info.name2fixturedefs.values() for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
