@@ -52,7 +52,7 @@ bench: setup
 # Quality-gate evaluation (bench/gate_eval.py): for every council and every fault, run 6 clean months then the
 # 7th with the fault injected, through the real command line; checks (a) no clean month blocked and (b) >= 95 %
 # of fault x council pairs rejected or held with the published files unchanged; writes bench/gate_results.{md,json}
-# and fails if a target is missed. Took 27 minutes on this 2-core machine (2026-12-04: 6 councils x 7 months,
+# and fails if a target is missed. Took 25-32 minutes on this 2-core machine (2026-12-05: 6 councils x 7 months,
 # 16 faults; bench/gate_results.md); needs a few GB free under bench/gate_work/.
 .PHONY: gate-eval
 gate-eval: setup
