@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-pytestmark = pytest.mark.xdist_group("checks_e2e")
+pytestmark = [pytest.mark.xdist_group("checks_e2e"), pytest.mark.e2e]  # every test runs the real CLI
 
 CLI = str(Path(sys.executable).parent / "csc-warehouse")
 FIRST, CLEAN_LAST, FAULTY = "2023-01", "2023-02", "2023-03"
@@ -178,7 +178,6 @@ def test_a_held_month_publishes_once_signed_off(base, tmp_path):
     assert "Jo Bloggs" in published
 
 
-@pytest.mark.e2e
 @pytest.mark.parametrize(
     "council, fault, pattern",
     [
