@@ -57,6 +57,14 @@ def failure_reason(error) -> str:
     return QUOTED_VALUE.sub("'…'", reason)
 
 
+def step_failure_reason(data) -> str:
+    """Why a step failed (its ``StepFailureData``): the description our own ``dg.Failure`` gives
+    (already written for a person), else :func:`failure_reason` of its error; '' if it has neither."""
+    if data.user_failure_data and data.user_failure_data.description:
+        return data.user_failure_data.description
+    return failure_reason(data.error) if data.error else ""
+
+
 class ProgressHandler(logging.Handler):
     def __init__(self, stream=None) -> None:
         # Dagster logs step events (STEP_START, ...) at DEBUG: take everything and filter here.
@@ -82,9 +90,7 @@ class ProgressHandler(logging.Handler):
         elif event.event_type_value == "STEP_SUCCESS":
             line = f"[{month}] {stage_of(meta.get('step_key'))}: done"
         elif event.event_type_value == "STEP_FAILURE":
-            err = event.step_failure_data.error
-            reason = (event.step_failure_data.user_failure_data.description
-                      if event.step_failure_data.user_failure_data else (failure_reason(err) if err else ""))
+            reason = step_failure_reason(event.step_failure_data)
             line = f"[{month}] {stage_of(meta.get('step_key'))}: FAILED - {reason.splitlines()[0] if reason else ''}"
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data

@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from dagster_project.progress import failure_reason
+from dagster_project.progress import step_failure_reason
 from dagster_project.settings import EXTRACTS_ENV, HOME_ENV, HomePaths
 
 DAGSTER_YAML = """\
@@ -176,10 +176,9 @@ def classify(result: dg.ExecuteInProcessResult, instance: DagsterInstance, month
             data = event.step_failure_data
             if data.error and data.error.cls_name == "DagsterAssetCheckFailedError":
                 continue  # the failed checks above are the reason, not the step failure they caused
-            if data.user_failure_data and data.user_failure_data.description:
-                messages.append(data.user_failure_data.description)
-            elif data.error:
-                messages.append(failure_reason(data.error))
+            reason = step_failure_reason(data)
+            if reason:
+                messages.append(reason)
     if result.success:
         return MonthResult(month, Outcome.PUBLISHED, run_id)
     run = instance.get_run_by_id(run_id)
