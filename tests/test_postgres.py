@@ -29,30 +29,30 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from dagster_project.extracts.generator import generate
-from dagster_project.ingest.load import load_extract
-from tests.pipeline_helpers import TEST_KEY
+from tests.engine_helpers import (
+    LATEST,
+    MONTHS,
+    SCORECARD_SQL,
+    Build,
+    build_summary,
+    different_figures,
+    duckdb_reference,
+    model_relations,
+    run_dbt,
+    scorecard,
+)
 
 pytestmark = [pytest.mark.xdist_group("postgres"), pytest.mark.e2e]
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DBT_DIR = REPO_ROOT / "dbt"
-DBT = str(Path(sys.executable).parent / "dbt")
-MONTHS = (date(2023, 11, 1), date(2023, 12, 1))
-LATEST = MONTHS[-1]
 DATABASE = "csc_warehouse"
-# what the scorecard publishes, per measure and month
-FIGURES = ("value", "numerator", "denominator", "availability")
 PG_TYPES = {"VARCHAR": "text", "DOUBLE": "double precision", "JSON": "json"}
 
 
@@ -157,43 +157,8 @@ def copy_schema(duck: duckdb.DuckDBPyConnection, pg, schema: str, scratch: Path)
     return copied
 
 
-def write_pseudonym_key(duck: duckdb.DuckDBPyConnection) -> None:
-    """The key table the Postgres build reads at run time (dbt/macros/pseudonymise.sql), written here
-    to be copied to Postgres with the raw layer."""
-    duck.execute("create schema if not exists private")
-    duck.execute("create or replace table private.pseudonym_key (key varchar not null)")
-    duck.execute("insert into private.pseudonym_key values (?)", [TEST_KEY])
-
-
 # --------------------------------------------------------------------------------------------
 # building both
-
-
-def run_dbt(args: list[str], work: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    cmd = [DBT, *args, "--profiles-dir", ".", "--target-path", str(work / "target"),
-           "--log-path", str(work / "logs"), "--vars", json.dumps({"extract_month": LATEST.isoformat()})]
-    result = subprocess.run(cmd, cwd=DBT_DIR, env={**os.environ, **env}, capture_output=True, text=True,
-                            check=False)
-    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-3000:]
-    return result
-
-
-def model_relations(work: Path) -> dict[str, tuple[str, str]]:
-    manifest = json.loads((work / "target" / "manifest.json").read_text())
-    return {n["name"]: (n["schema"], n["alias"]) for n in manifest["nodes"].values()
-            if n["resource_type"] == "model" and n["package_name"] == "csc_warehouse"}
-
-
-def scorecard(rows: list[tuple]) -> dict[tuple[str, str], tuple]:
-    out = {}
-    for measure_id, month, value, numerator, denominator, availability in rows:
-        figure = None if value is None else f"{float(value):.1f}"
-        out[(measure_id, str(month))] = (figure, numerator, denominator, availability)
-    return out
-
-
-SCORECARD_SQL = ("select measure_id, month, value, numerator, denominator, availability "
-                 "from main.fct_scorecard order by measure_id, month")
 
 
 @pytest.fixture(scope="module")
@@ -206,43 +171,26 @@ def builds(tmp_path_factory) -> Iterator[dict]:
     try:
         timings["postgres start"] = time.perf_counter() - started
         t = time.perf_counter()
-        extracts = work / "extracts"
-        generate(extracts, MONTHS[0], MONTHS[-1], seed=42, scale=1.0)
-        db = work / "warehouse.duckdb"
-        with duckdb.connect(str(db)) as con:
-            for month in MONTHS:
-                load_extract(con, extracts / f"{month:%Y-%m}", month)
-            write_pseudonym_key(con)
-        shutil.rmtree(extracts)
-        timings["generate + ingest"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        duck_env = {"DBT_TARGET": "duckdb", "CSC_WAREHOUSE_DB": str(db), "CSC_PSEUDONYM_KEY": TEST_KEY}
-        run_dbt(["build", "--exclude-resource-type", "unit_test"], work / "duckdb", duck_env)
-        timings["dbt build duckdb"] = time.perf_counter() - t
+        db, duck = duckdb_reference(work, MONTHS, scale=1.0, council="bradford")
+        timings["generate + ingest + dbt build duckdb"] = time.perf_counter() - t
 
         t = time.perf_counter()
         admin = server.connect()
         admin.cursor().execute(f"create database {DATABASE}")
         admin.close()
         pg = server.connect(DATABASE)
-        with duckdb.connect(str(db), read_only=True) as duck:
-            copied = copy_schema(duck, pg, "raw", work)
-            copy_schema(duck, pg, "private", work)
+        with duckdb.connect(str(db), read_only=True) as con:
+            copied = copy_schema(con, pg, "raw", work)
+            copy_schema(con, pg, "private", work)
         timings["copy raw to postgres"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        pg_result = run_dbt(["build"], work / "postgres", {"DBT_TARGET": "postgres", **server.env()})
+        pg_result = run_dbt(["build"], work / "postgres", {"DBT_TARGET": "postgres", **server.env()}, LATEST)
         timings["dbt build postgres"] = time.perf_counter() - t
 
-        with duckdb.connect(str(db), read_only=True) as duck:
-            duck_scorecard = duck.execute(SCORECARD_SQL).fetchall()
-            duck_counts = {name: duck.execute(f'select count(*) from "{schema}"."{alias}"').fetchone()[0]
-                           for name, (schema, alias) in model_relations(work / "duckdb").items()}
-            duck_children = {r[0] for r in duck.execute("select child_key from main.dim_child").fetchall()}
         with pg.cursor() as cur:
             cur.execute(SCORECARD_SQL)
-            pg_scorecard = cur.fetchall()
+            pg_scorecard = scorecard(cur.fetchall())
             pg_counts = {}
             for name, (schema, alias) in model_relations(work / "postgres").items():
                 cur.execute(f'select count(*) from "{schema}"."{alias}"')
@@ -254,12 +202,8 @@ def builds(tmp_path_factory) -> Iterator[dict]:
         print("postgres portability timings (s):", {k: round(v, 1) for k, v in timings.items()})
         yield {
             "copied": copied,
-            "duck_scorecard": duck_scorecard,
-            "pg_scorecard": pg_scorecard,
-            "duck_counts": duck_counts,
-            "pg_counts": pg_counts,
-            "duck_children": duck_children,
-            "pg_children": pg_children,
+            "duck": duck,
+            "pg": Build(scorecard=pg_scorecard, counts=pg_counts, children=pg_children),
             "pg_build_log": pg_result.stdout,
             "pg_results": json.loads((work / "postgres" / "target" / "run_results.json").read_text())[
                 "results"],
@@ -276,32 +220,26 @@ def test_raw_layer_copied(builds):
 def test_postgres_build_passes_every_test(builds):
     summary = [line for line in builds["pg_build_log"].splitlines() if "Done. PASS=" in line][-1]
     assert " WARN=0 ERROR=0 SKIP=0 " in summary, summary
-    kinds: dict[str, int] = {}
-    for result in builds["pg_results"]:
-        kind = result["unique_id"].split(".")[0]
-        kinds[kind] = kinds.get(kind, 0) + 1
-        assert result["status"] in ("success", "pass"), (result["unique_id"], result["status"],
-                                                         result["message"])
+    kinds = build_summary(builds["pg_results"])
     assert kinds.get("model", 0) >= 30, kinds
     assert kinds.get("test", 0) >= 40, kinds
     assert kinds.get("unit_test", 0) >= 10, kinds
 
 
 def test_every_scorecard_figure_is_the_same(builds):
-    duck, pg = scorecard(builds["duck_scorecard"]), scorecard(builds["pg_scorecard"])
+    duck = builds["duck"].scorecard
     assert len(duck) >= 29 * 12
-    assert duck.keys() == pg.keys()
-    different = {key: (duck[key], pg[key]) for key in duck if duck[key] != pg[key]}
+    different = different_figures(builds["duck"], builds["pg"])
     assert not different, f"{len(different)} figures differ (duckdb, postgres): {different}"
     assert sum(1 for v in duck.values() if v[0] is not None) > 200  # figures, not only 'no data'
 
 
 def test_every_model_has_the_same_rows(builds):
-    assert builds["duck_counts"] == builds["pg_counts"]
-    assert builds["duck_counts"]["fct_contacts"] > 100_000
+    assert builds["duck"].counts == builds["pg"].counts
+    assert builds["duck"].counts["fct_contacts"] > 100_000
 
 
 def test_children_are_pseudonymised_the_same_way(builds):
     """The same child_key on both engines: a region moving engine keeps every join and history."""
-    assert len(builds["duck_children"]) > 50_000
-    assert builds["duck_children"] == builds["pg_children"]
+    assert len(builds["duck"].children) > 50_000
+    assert builds["duck"].children == builds["pg"].children

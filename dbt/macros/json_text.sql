@@ -12,6 +12,10 @@
     (cast({{ column }} as json) ->> '{{ key }}')
 {%- endmacro %}
 
+{% macro spark__json_text(column, key) -%}
+    get_json_object({{ column }}, '$.{{ key }}')
+{%- endmacro %}
+
 {#- Several top-level keys of one JSON object, parsing the text once (DuckDB parses the JSON
     text again for every json_extract_string call: ten flags of one column cost ten parses).
     json_texts(column, keys) is the parsed value, to select once (in a CTE) as a column;
@@ -29,6 +33,11 @@
     cast({{ column }} as json)
 {%- endmacro %}
 
+{#- Spark: the object as a map of text values (a number or true/false keeps its JSON text) -#}
+{% macro spark__json_texts(column, keys) -%}
+    from_json({{ column }}, 'map<string, string>')
+{%- endmacro %}
+
 {% macro json_texts_item(parsed, keys, key) -%}
     {{ return(adapter.dispatch('json_texts_item', 'csc_warehouse')(parsed, keys, key)) }}
 {%- endmacro %}
@@ -39,4 +48,8 @@
 
 {% macro postgres__json_texts_item(parsed, keys, key) -%}
     ({{ parsed }} ->> '{{ key }}')
+{%- endmacro %}
+
+{% macro spark__json_texts_item(parsed, keys, key) -%}
+    try_element_at({{ parsed }}, '{{ key }}')
 {%- endmacro %}

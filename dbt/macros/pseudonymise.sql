@@ -9,7 +9,8 @@
     (dagster_project/pseudonym.py). So the key is in no compiled SQL (target/compiled,
     target/run, manifest.json, the published docs site) and in no warehouse file. There is no
     default key: without one the table is empty and the model fails (error()), never hashing
-    with an empty key. PostgreSQL: the table private.pseudonym_key of the target database. -#}
+    with an empty key. PostgreSQL and Spark: the table private.pseudonym_key of the target
+    database (catalog). -#}
 {% macro pseudonym_key_relation() -%}
     {{ return(adapter.dispatch('pseudonym_key_relation', 'csc_warehouse')()) }}
 {%- endmacro %}
@@ -19,6 +20,10 @@
 {%- endmacro %}
 
 {% macro postgres__pseudonym_key_relation() -%}
+    private.pseudonym_key
+{%- endmacro %}
+
+{% macro spark__pseudonym_key_relation() -%}
     private.pseudonym_key
 {%- endmacro %}
 
@@ -40,4 +45,12 @@
 
 {% macro postgres__pseudonymise(column) -%}
     encode(sha256(convert_to({{ pseudonym_key_sql() }} || '|' || {{ column }}, 'UTF8')), 'hex')
+{%- endmacro %}
+
+{% macro spark__pseudonymise(column) -%}
+    case
+        when {{ pseudonym_key_sql() }} is null
+            then raise_error('pseudonymise: the pseudonymisation key is not set (private.pseudonym_key is empty)')
+        else sha2(concat({{ pseudonym_key_sql() }}, '|', {{ column }}), 256)
+    end
 {%- endmacro %}

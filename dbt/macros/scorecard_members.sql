@@ -27,7 +27,8 @@
         cast({{ part.get('due_date', record.get('due_date', 'null')) }} as date) as due_date,
         cast({{ part.get('working_days', record.get('working_days', 'null')) }} as {{ dbt.type_int() }}) as working_days,
         cast({{ part.get('detail', record.get('detail', 'null')) }} as {{ dbt.type_string() }}) as detail
-    from {{ source }}
+    -- an explicit alias: Spark would read `where` in `from source where (...)` as the table's alias
+    from {{ source }} as {{ source }}
     where ({{ part.where }})
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}

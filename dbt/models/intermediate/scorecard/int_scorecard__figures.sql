@@ -82,7 +82,7 @@ select
             when classified.unit = 'count' then classified.numerator
             else round(100.0 * classified.numerator / classified.denominator, 1)
         end
-        as double precision
+        as {{ type_double() }}
     ) as value,
     classified.numerator,
     classified.denominator,

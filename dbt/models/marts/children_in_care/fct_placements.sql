@@ -38,7 +38,10 @@ select
     placements.clap_cla_placement_end_date as end_date,
     cast({{ dbt.date_trunc('month', 'placements.clap_cla_placement_start_date') }} as date) as start_month,
     cast({{ dbt.date_trunc('month', 'placements.clap_cla_placement_end_date') }} as date) as end_month,
-    placements.clap_cla_placement_end_date - placements.clap_cla_placement_start_date as duration_days,
+    {{ days_between(
+        'placements.clap_cla_placement_start_date',
+        'placements.clap_cla_placement_end_date'
+    ) }} as duration_days,
     placements.clap_cla_placement_type in ('T0', 'T1', 'T2', 'T3', 'T4') as is_temporary,
     -- placed for adoption with their current foster carer
     placements.clap_cla_placement_type in ('A3', 'A5') as is_adoption_with_current_carer,

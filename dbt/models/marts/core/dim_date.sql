@@ -22,7 +22,7 @@ calendar as (
     select
         cast(days.date_day as date) as date_day,
         -- ISO day of week: Monday = 1 .. Sunday = 7
-        cast(extract(isodow from days.date_day) as integer) as iso_day_of_week,
+        cast({{ iso_day_of_week("days.date_day") }} as integer) as iso_day_of_week,
         bank_holidays.holiday_date is not null as is_bank_holiday
     from days
     left join bank_holidays

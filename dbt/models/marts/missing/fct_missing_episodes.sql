@@ -66,7 +66,10 @@ select
     rhi_accepted_codes.description as rhi_accepted_description,
     coalesce(joined.miss_missing_rhi_offered = 'Y', false) as is_rhi_offered,
     coalesce(joined.miss_missing_rhi_accepted = 'Y', false) as is_rhi_accepted,
-    joined.miss_missing_episode_end_date - joined.miss_missing_episode_start_date as duration_days,
+    {{ days_between(
+        'joined.miss_missing_episode_start_date',
+        'joined.miss_missing_episode_end_date'
+    ) }} as duration_days,
     (
         joined.miss_missing_episode_start_date <= cast({{ dbt.last_day(extract_month(), 'month') }} as date)
         and (

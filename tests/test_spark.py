@@ -1,0 +1,171 @@
+"""The dbt project on Spark: the same models and tests on the scale-out engine, the same figures.
+
+dbt-spark's session method runs Spark in local mode inside the dbt process (pyspark, Java 17;
+Debian's ``openjdk-17-jre-headless`` is installed with apt-get when ``java`` is missing and the test
+runs as root, as CI does on a fresh machine). Spark keeps its tables as Parquet under
+``$CSC_SPARK_DIR/warehouse`` and its catalog in a Hive metastore (Derby) beside them, so each dbt
+command (a new process) sees what the previous one built. Then:
+
+1. the DuckDB reference build (tests/engine_helpers.py): two months of ``midvale``, a council whose
+   extracts have neither optional feature (so 'not_available' figures are compared too), at scale
+   0.1; the Postgres test covers Bradford at full size;
+2. the raw layer and the key table are written as Parquet by DuckDB and registered as Spark tables
+   by the project's own ``register_parquet_tables`` operation (``dbt run-operation``);
+3. ``dbt build`` on target ``spark`` (every model, data test and unit test);
+4. every figure of ``fct_scorecard`` (value, numerator, denominator, availability of every measure
+   and month), the row count of every model and every child_key must be DuckDB's, read back with
+   ``dbt show``.
+
+docs/scaling.md says how a region runs the models on a Spark cluster or Databricks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.engine_helpers import (
+    DBT_DIR,
+    LATEST,
+    MONTHS,
+    SCORECARD_SQL,
+    Build,
+    build_summary,
+    different_figures,
+    duckdb_reference,
+    model_relations,
+    raw_tables,
+    run_dbt,
+    scorecard,
+)
+
+pytestmark = [pytest.mark.xdist_group("spark"), pytest.mark.e2e]
+
+COUNCIL = "midvale"
+SCALE = 0.1
+SCHEMAS = ("raw", "private")
+
+
+def ensure_java() -> None:
+    """Spark needs a Java runtime: Debian's, installed when missing (as root, as in CI)."""
+    if shutil.which("java"):
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.skip("Java is not installed (as root: apt-get install -y openjdk-17-jre-headless)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "openjdk-17-jre-headless"], check=True, env=env,
+                   capture_output=True)
+
+
+def export_parquet(db: Path, root: Path) -> dict[str, list[str]]:
+    """Every table of the raw and private schemas as a folder of Parquet, <root>/<schema>/<table>/."""
+    tables = {}
+    with duckdb.connect(str(db), read_only=True) as con:
+        for schema in SCHEMAS:
+            tables[schema] = raw_tables(con, schema)
+            for table in tables[schema]:
+                folder = root / schema / table
+                folder.mkdir(parents=True)
+                con.execute(f"copy {schema}.\"{table}\" to '{folder / 'part-0.parquet'}' (format parquet)")
+    return tables
+
+
+def show(sql: str, work: Path, env: dict[str, str]) -> list[dict]:
+    """The rows of a query on the Spark build (``dbt show``, every row)."""
+    result = run_dbt(["show", "--inline", sql, "--limit", "-1", "--output", "json", "--quiet"], work, env,
+                     LATEST)
+    return json.loads(result.stdout)["show"]
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory) -> Iterator[dict]:
+    ensure_java()
+    work = tmp_path_factory.mktemp("spark")
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    db, duck = duckdb_reference(work, MONTHS, scale=SCALE, council=COUNCIL)
+    timings["generate + ingest + dbt build duckdb"] = time.perf_counter() - started
+
+    t = time.perf_counter()
+    env = {"DBT_TARGET": "spark", "CSC_SPARK_DIR": str(work / "spark")}
+    parquet = work / "parquet"
+    tables = export_parquet(db, parquet)
+    args = {"root": str(parquet), "schemas": tables}
+    run_dbt(["run-operation", "register_parquet_tables", "--args", json.dumps(args)], work / "spark-load", env,
+            LATEST)
+    timings["raw layer to spark"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    build = run_dbt(["build"], work / "spark-build", env, LATEST)
+    timings["dbt build spark"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    relations = model_relations(work / "spark-build")
+    counts_sql = " union all ".join(f"select '{name}' as model, count(*) as n from {schema}.{alias}"
+                                    for name, (schema, alias) in sorted(relations.items()))
+    spark = Build(
+        scorecard=scorecard([tuple(row.values()) for row in show(SCORECARD_SQL, work / "spark-show", env)]),
+        counts={row["model"]: row["n"] for row in show(counts_sql, work / "spark-show", env)},
+        children={row["child_key"] for row in show("select child_key from main.dim_child", work / "spark-show",
+                                                   env)},
+    )
+    timings["read back"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - started
+    print("spark portability timings (s):", {k: round(v, 1) for k, v in timings.items()})
+    yield {
+        "duck": duck,
+        "spark": spark,
+        "spark_dir": work / "spark",
+        "build_log": build.stdout,
+        "results": json.loads((work / "spark-build" / "target" / "run_results.json").read_text())["results"],
+    }
+
+
+def test_spark_build_passes_every_test(builds):
+    summary = [line for line in builds["build_log"].splitlines() if "Done. PASS=" in line][-1]
+    assert " WARN=0 ERROR=0 SKIP=0 " in summary, summary
+    kinds = build_summary(builds["results"])
+    assert kinds.get("model", 0) >= 30, kinds
+    assert kinds.get("test", 0) >= 40, kinds
+    assert kinds.get("unit_test", 0) >= 10, kinds
+    assert kinds.get("seed", 0) >= 5, kinds
+
+
+def test_spark_keeps_its_state_in_its_folder(builds):
+    """Tables, catalog and Derby's log under $CSC_SPARK_DIR; nothing left in the dbt project."""
+    spark_dir = builds["spark_dir"]
+    assert (spark_dir / "metastore_db").is_dir()
+    assert (spark_dir / "warehouse" / "main.db" / "fct_scorecard").is_dir()
+    assert not (DBT_DIR / "metastore_db").exists()
+    assert not (DBT_DIR / "derby.log").exists()
+    assert not (DBT_DIR / "spark-warehouse").exists()
+
+
+def test_every_scorecard_figure_is_the_same(builds):
+    duck = builds["duck"].scorecard
+    assert len(duck) >= 29 * 12
+    different = different_figures(builds["duck"], builds["spark"])
+    assert not different, f"{len(different)} figures differ (duckdb, spark): {different}"
+    assert sum(1 for v in duck.values() if v[0] is not None) > 200  # figures, not only 'no data'
+    # midvale has neither optional feature: the figures that need one are 'not_available' on both
+    assert any(v[3] == "not_available" for v in duck.values())
+
+
+def test_every_model_has_the_same_rows(builds):
+    assert builds["duck"].counts == builds["spark"].counts
+    assert builds["duck"].counts["fct_contacts"] > 5_000
+
+
+def test_children_are_pseudonymised_the_same_way(builds):
+    """The same child_key on both engines: a region moving to Spark keeps every join and history."""
+    assert len(builds["duck"].children) > 5_000
+    assert builds["duck"].children == builds["spark"].children
