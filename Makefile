@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint lock clean
+.PHONY: setup spark-env demo test test-fast lint lock clean
 
 setup: $(STAMP)
 
@@ -15,13 +15,26 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# The Spark target's environment (tests/test_spark.py, docs/scaling.md): dbt-spark with pyspark in a
+# venv of its own, since Great Expectations imports pyspark wherever it is installed.
+SPARK_VENV  := .venv-spark
+SPARK_STAMP := $(SPARK_VENV)/.installed
+
+spark-env: $(SPARK_STAMP)
+
+$(SPARK_STAMP): requirements-spark.lock
+	$(PYTHON) -m venv $(SPARK_VENV)
+	$(SPARK_VENV)/bin/pip install --quiet --upgrade "pip==26.*"
+	$(SPARK_VENV)/bin/pip install --quiet -r requirements-spark.lock
+	touch $(SPARK_STAMP)
+
 # Demo: generate Dec 2022..Dec 2023 at Bradford scale and run every month through the pipeline.
 demo: setup
 	$(BIN)/csc-warehouse generate --out demo/extracts --first 2022-12 --last 2023-12 --seed 42
 	$(BIN)/csc-warehouse run --extracts demo/extracts --home demo/warehouse --all
 
 # Lint (ruff, sqlfluff) then every test. CI runs exactly this (.ci/run).
-test: lint
+test: lint spark-env
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=25 tests
 
 # The fast set while developing: everything but the end-to-end pipeline runs (@pytest.mark.e2e).
@@ -37,9 +50,14 @@ lock:
 	/tmp/csc-lock/bin/pip install --quiet --upgrade "pip==26.*"
 	/tmp/csc-lock/bin/pip install --quiet -e ".[dev]"
 	/tmp/csc-lock/bin/pip freeze --exclude-editable > requirements.lock
+	rm -rf /tmp/csc-lock-spark && $(PYTHON) -m venv /tmp/csc-lock-spark
+	/tmp/csc-lock-spark/bin/pip install --quiet --upgrade "pip==26.*"
+	/tmp/csc-lock-spark/bin/pip install --quiet -c requirements.lock "dbt-spark[session]==1.11.0"
+	{ head -2 requirements-spark.lock; /tmp/csc-lock-spark/bin/pip freeze; } > requirements-spark.lock.new
+	mv requirements-spark.lock.new requirements-spark.lock
 
 clean:
-	rm -rf $(VENV) demo dbt/target dbt/logs
+	rm -rf $(VENV) $(SPARK_VENV) demo dbt/target dbt/logs
 
 # Benchmark (bench/run_bench.py): the imports alone; one month at scales 0.01 (fixed-cost probe, after a first month),
 # 1, 10 and 70 (~England) through the pipeline against the floor; then run --all over 13 months at scale 1; checks

@@ -29,6 +29,9 @@ from tests.pipeline_helpers import TEST_KEY
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = REPO_ROOT / "dbt"
 DBT = str(Path(sys.executable).parent / "dbt")
+# dbt-spark lives in an environment of its own (make spark-env): Great Expectations, in the pipeline's,
+# imports pyspark wherever it is installed
+DBT_SPARK = str(REPO_ROOT / ".venv-spark" / "bin" / "dbt")
 # the extract months every engine test builds (the second is built; the first is history)
 MONTHS = (date(2023, 11, 1), date(2023, 12, 1))
 LATEST = MONTHS[-1]
@@ -46,9 +49,10 @@ class Build:
     children: set[str]
 
 
-def run_dbt(args: list[str], work: Path, env: dict[str, str], extract_month: date) -> subprocess.CompletedProcess:
+def run_dbt(args: list[str], work: Path, env: dict[str, str], extract_month: date,
+            dbt: str = DBT) -> subprocess.CompletedProcess:
     """``dbt <args>`` on the project with its own target and log folders under ``work``; must succeed."""
-    cmd = [DBT, *args, "--profiles-dir", ".", "--target-path", str(work / "target"),
+    cmd = [dbt, *args, "--profiles-dir", ".", "--target-path", str(work / "target"),
            "--log-path", str(work / "logs"), "--vars", json.dumps({"extract_month": extract_month.isoformat()})]
     result = subprocess.run(cmd, cwd=DBT_DIR, env={**os.environ, **env}, capture_output=True, text=True,
                             check=False)
@@ -73,8 +77,11 @@ def scorecard(rows: Sequence[Sequence]) -> dict[tuple[str, str], tuple]:
 
 
 def _count(n) -> int | None:
-    """A count as an int, whether the engine returned an int, a Decimal or a float."""
-    return None if n is None else int(n)
+    """A count as an int, whether the engine returned an int, a Decimal or a float (never a fraction)."""
+    if n is None:
+        return None
+    assert n == int(n), f"a count that is not a whole number: {n!r}"
+    return int(n)
 
 
 def write_pseudonym_key(duck: duckdb.DuckDBPyConnection) -> None:
@@ -107,7 +114,8 @@ def duckdb_reference(work: Path, months: Sequence[date], *, scale: float, counci
     return db, build
 
 
-def raw_tables(duck: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+def schema_tables(duck: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    """The tables of a schema of a DuckDB warehouse, by name."""
     return [r[0] for r in duck.execute(
         "select table_name from duckdb_tables() where schema_name = ? order by 1", [schema]).fetchall()]
 

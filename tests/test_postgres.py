@@ -47,6 +47,7 @@ from tests.engine_helpers import (
     duckdb_reference,
     model_relations,
     run_dbt,
+    schema_tables,
     scorecard,
 )
 
@@ -134,8 +135,7 @@ class PostgresServer:
 
 def copy_schema(duck: duckdb.DuckDBPyConnection, pg, schema: str, scratch: Path) -> dict[str, int]:
     """Every table of a DuckDB schema into the same schema of Postgres, same columns and types."""
-    tables = [r[0] for r in duck.execute(
-        "select table_name from duckdb_tables() where schema_name = ? order by 1", [schema]).fetchall()]
+    tables = schema_tables(duck, schema)
     copied = {}
     with pg.cursor() as cur:
         cur.execute(f"create schema if not exists {schema}")

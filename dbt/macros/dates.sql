@@ -7,7 +7,7 @@
 {%- endmacro %}
 
 {% macro default__days_between(start_date, end_date) -%}
-    {{ end_date }} - {{ start_date }}
+    ({{ end_date }} - {{ start_date }})
 {%- endmacro %}
 
 {% macro spark__days_between(start_date, end_date) -%}

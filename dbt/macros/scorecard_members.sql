@@ -10,7 +10,8 @@
         {measure, part: 'numerator' | 'denominator', where: SQL condition,
          start_date, end_date, due_date, working_days, detail, key, date: SQL expressions
          overriding the record's (NULL when neither gives one)}
-    Count measures have numerator rows only (the count is the numerator). -#}
+    Count measures have numerator rows only (the count is the numerator). The source has an
+    explicit alias: Spark would read `where` in `from source where (...)` as the table's alias. -#}
 {% macro scorecard_member_rows(source, record, parts) -%}
     {%- for part in parts %}
         {%- set measure_id = part.measure %}
@@ -27,7 +28,6 @@
         cast({{ part.get('due_date', record.get('due_date', 'null')) }} as date) as due_date,
         cast({{ part.get('working_days', record.get('working_days', 'null')) }} as {{ dbt.type_int() }}) as working_days,
         cast({{ part.get('detail', record.get('detail', 'null')) }} as {{ dbt.type_string() }}) as detail
-    -- an explicit alias: Spark would read `where` in `from source where (...)` as the table's alias
     from {{ source }} as {{ source }}
     where ({{ part.where }})
     {% if not loop.last %}union all{% endif %}
