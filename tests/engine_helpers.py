@@ -120,18 +120,28 @@ def schema_tables(duck: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
         "select table_name from duckdb_tables() where schema_name = ? order by 1", [schema]).fetchall()]
 
 
-def build_summary(results: list[dict]) -> dict[str, int]:
-    """Nodes of a build's run_results by kind, asserting each passed."""
+def assert_build_passed(log: str, results: list[dict]) -> dict[str, int]:
+    """A build on another engine passed every node (dbt's summary line and each node's status) and
+    ran the whole project: models, data tests and unit tests. Its nodes by kind."""
+    summary = [line for line in log.splitlines() if "Done. PASS=" in line][-1]
+    assert " WARN=0 ERROR=0 SKIP=0 " in summary, summary
     kinds: dict[str, int] = {}
     for result in results:
         kind = result["unique_id"].split(".")[0]
         kinds[kind] = kinds.get(kind, 0) + 1
         assert result["status"] in ("success", "pass"), (result["unique_id"], result["status"], result["message"])
+    assert kinds.get("model", 0) >= 30, kinds
+    assert kinds.get("test", 0) >= 40, kinds
+    assert kinds.get("unit_test", 0) >= 10, kinds
     return kinds
 
 
-def different_figures(reference: Build, other: Build) -> dict:
-    """The figures that differ between two builds (empty when every figure is the same)."""
+def assert_same_scorecard(reference: Build, other: Build, engine: str) -> None:
+    """Every figure of every measure and month is the reference's (and there are figures, not only
+    'no data')."""
+    assert len(reference.scorecard) >= 29 * 12
     assert reference.scorecard.keys() == other.scorecard.keys()
-    return {key: (reference.scorecard[key], other.scorecard[key]) for key in reference.scorecard
-            if reference.scorecard[key] != other.scorecard[key]}
+    different = {key: (reference.scorecard[key], other.scorecard[key]) for key in reference.scorecard
+                 if reference.scorecard[key] != other.scorecard[key]}
+    assert not different, f"{len(different)} figures differ (duckdb, {engine}): {different}"
+    assert sum(1 for v in reference.scorecard.values() if v[0] is not None) > 200

@@ -42,8 +42,8 @@ from tests.engine_helpers import (
     MONTHS,
     SCORECARD_SQL,
     Build,
-    build_summary,
-    different_figures,
+    assert_build_passed,
+    assert_same_scorecard,
     duckdb_reference,
     model_relations,
     run_dbt,
@@ -155,12 +155,7 @@ def builds(tmp_path_factory) -> Iterator[dict]:
 
 
 def test_spark_build_passes_every_test(builds):
-    summary = [line for line in builds["build_log"].splitlines() if "Done. PASS=" in line][-1]
-    assert " WARN=0 ERROR=0 SKIP=0 " in summary, summary
-    kinds = build_summary(builds["results"])
-    assert kinds.get("model", 0) >= 30, kinds
-    assert kinds.get("test", 0) >= 40, kinds
-    assert kinds.get("unit_test", 0) >= 10, kinds
+    kinds = assert_build_passed(builds["build_log"], builds["results"])
     assert kinds.get("seed", 0) >= 5, kinds
 
 
@@ -176,13 +171,9 @@ def test_spark_keeps_its_state_in_its_folder(builds):
 
 
 def test_every_scorecard_figure_is_the_same(builds):
-    duck = builds["duck"].scorecard
-    assert len(duck) >= 29 * 12
-    different = different_figures(builds["duck"], builds["spark"])
-    assert not different, f"{len(different)} figures differ (duckdb, spark): {different}"
-    assert sum(1 for v in duck.values() if v[0] is not None) > 200  # figures, not only 'no data'
+    assert_same_scorecard(builds["duck"], builds["spark"], "spark")
     # midvale has neither optional feature: the figures that need one are 'not_available' on both
-    assert any(v[3] == "not_available" for v in duck.values())
+    assert any(v[3] == "not_available" for v in builds["duck"].scorecard.values())
 
 
 def test_every_model_has_the_same_rows(builds):

@@ -16,15 +16,11 @@
 {%- endmacro %}
 
 {% macro default__pseudonym_key_relation() -%}
+    private.pseudonym_key
+{%- endmacro %}
+
+{% macro duckdb__pseudonym_key_relation() -%}
     csc_key.pseudonym_key
-{%- endmacro %}
-
-{% macro postgres__pseudonym_key_relation() -%}
-    private.pseudonym_key
-{%- endmacro %}
-
-{% macro spark__pseudonym_key_relation() -%}
-    private.pseudonym_key
 {%- endmacro %}
 
 {% macro pseudonym_key_sql() -%}
