@@ -125,6 +125,24 @@ def extract_months(extracts: Path) -> list[str]:
     return sorted(p.name for p in extracts.iterdir() if p.is_dir() and MONTH_FOLDER_RE.match(p.name))
 
 
+COUNCIL_FOLDER_RE = re.compile(r"^\d{3}$")  # a council's folder in a region's root: its DfE LA code
+
+
+def council_folders(root: Path) -> list[str]:
+    """The three-digit LA-code folders of a region's extracts root (``<root>/<la_code>/<YYYY-MM>/``),
+    in code order ([] when ``root`` is one council's root or does not exist)."""
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and COUNCIL_FOLDER_RE.match(p.name))
+
+
+def council_of(extract_dir: Path) -> str | None:
+    """The LA code of the council whose folder holds the month folder ``extract_dir`` in a region's
+    layout; None in one council's layout."""
+    name = extract_dir.resolve().parent.name
+    return name if COUNCIL_FOLDER_RE.match(name) else None
+
+
 def first_month(today: date | None = None) -> str:
     """The first monthly partition: ``$CSC_FIRST_MONTH`` (YYYY-MM) when set, else the council's
     earliest extract folder, else twelve months before this one (no extract has landed yet)."""

@@ -19,9 +19,9 @@ def cli(*args: str, env: dict | None = None, timeout: int = 1200) -> subprocess.
 
 
 def generate(out: Path, first: str, last: str, *, scale: float = 0.1, seed: int = 7,
-             inject: tuple[str, ...] = ()) -> None:
+             inject: tuple[str, ...] = (), council: str = "bradford", region: bool = False) -> None:
     args = ["generate", "--out", str(out), "--first", first, "--last", last,
-            "--scale", str(scale), "--seed", str(seed)]
+            "--scale", str(scale), "--seed", str(seed), "--council", council, *["--region"] * region]
     for fault in inject:
         args += ["--inject", fault]
     res = cli(*args)

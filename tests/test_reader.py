@@ -463,6 +463,15 @@ def test_manifest_is_parsed(tmp_path: Path) -> None:
     assert entry is not None and entry.rows == 3 and entry.sha256 == sha
 
 
+def test_manifest_of_another_council_is_refused(tmp_path: Path) -> None:
+    """In a region's layout the folder names the council: a manifest naming another is refused."""
+    path = manifest(tmp_path)
+    assert read_manifest(path, JULY, council="380").la_code == "380"
+    with pytest.raises(ManifestError, match=r"la_code '380' is not the council whose folder holds it \(381\)"):
+        read_manifest(path, JULY, council="381")
+    assert read_manifest(manifest(tmp_path, la_code=None), JULY, council="381").la_code is None
+
+
 @pytest.mark.parametrize(
     ("fields", "reason"),
     [

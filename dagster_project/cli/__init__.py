@@ -71,6 +71,8 @@ def generate(
     council: Annotated[str, typer.Option(
         help="Demo council to simulate (listed below): its volume multiplies --scale, and its behaviour, "
              "optional tables and file styles differ.")] = "bradford",
+    region: Annotated[bool, typer.Option(
+        "--region", metavar="", help="Write into <out>/<la_code>/ (a region's layout: run --all-councils).")] = False,
 ) -> None:
     """Generate realistic demo SSD extracts (full-refresh monthly snapshots with manifests)."""
     from dagster_project.cli.allocators import keep_freed_memory
@@ -91,6 +93,8 @@ def generate(
         profile = council_profile(council)
     except ValueError as unknown_council:
         raise typer.BadParameter(str(unknown_council), param_hint="--council") from None
+    if region:
+        out = out / profile.la_code
     try:
         with console.status(f"generating {first}..{last} for {profile.name} at scale {scale}"):
             report = run_generator(out, _as_date(first), _as_date(last), seed=seed, scale=scale,
@@ -117,14 +121,25 @@ def run(
     public: Annotated[bool, typer.Option(
         "--public", metavar="", help="Also publish the public variant (<YYYY-MM>/public/: csv, xlsx, html) with "
                                      "counts of 1 to 5 children suppressed as 'c'.")] = False,
+    all_councils: Annotated[bool, typer.Option(
+        "--all-councils", metavar="", help="The extracts root is a region's (<la_code>/<YYYY-MM>/): run each "
+        "council's months (default: its pending ones, as --all) in its own home, <home>/<la_code>/.")] = False,
 ) -> None:
     """Run extract month(s) through ingest -> dbt build -> checks -> publish (the Dagster job)."""
     from dagster_project.cli.selection import SelectionError, select_months
     from dagster_project.publish.wap import published_months
-    from dagster_project.settings import extract_months
+    from dagster_project.settings import council_folders, extract_months
 
     if not extracts.is_dir():
         _fail(f"extracts folder {extracts} does not exist", 2)
+    if all_councils:
+        options = {"--month": month, "--from": from_month, "--to": to_month}
+        selection = [part for name, value in options.items() if value for part in (name, value)]
+        selection += ["--all"] * (all_months or not selection) + ["--force"] * force + ["--public"] * public
+        raise typer.Exit(_run_region(extracts, home, selection))
+    if not extract_months(extracts) and council_folders(extracts):
+        _fail(f"{extracts} is a region's root (council folders {', '.join(council_folders(extracts)[:5])}): "
+              "add --all-councils, or give one council's folder", 2)
     try:
         selection = select_months(extract_months(extracts), published_months(HomePaths(home.resolve())),
                                   month=month, all_months=all_months, from_month=from_month, to_month=to_month,
@@ -293,6 +308,32 @@ def ui(
     prepare_home(home, extracts)
     console.print(f"Dagster UI for {home.resolve()} on http://{host}:{port} (Ctrl-C or SIGTERM stops it)")
     raise typer.Exit(serve(dagster_dev_command(host, port)))
+
+
+def _run_region(root: Path, home: Path, selection: list[str]) -> int:
+    """Every council of a region, each in its own home; a table of how each ended; the exit code."""
+    from dagster_project.cli.region import OUTCOMES, RegionRefused, region_exit_code, run_region
+    from dagster_project.publish.wap import published_months
+
+    def announce(council) -> None:
+        console.rule(f"{council.la_code} {council.name} ({council.region})")
+
+    try:
+        results = run_region(root.resolve(), home.resolve(), selection, announce)
+    except RegionRefused as refused:
+        _fail(str(refused), 2)
+    table = Table(title="csc-warehouse run --all-councils", show_lines=True)
+    for col in ("council", "region", "outcome", "published months", "home"):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        months = published_months(HomePaths(r.home))
+        shown = f"{months[0]} .. {months[-1]} ({len(months)})" if months else "none"
+        style = {0: "green", 3: "yellow"}.get(r.exit_code, "red")
+        outcome = OUTCOMES.get(r.exit_code, f"error (exit {r.exit_code})")
+        table.add_row(f"{r.council.la_code} {r.council.name}", r.council.region,
+                      f"[{style}]{outcome}[/{style}]", shown, str(r.home))
+    console.print(table)
+    return region_exit_code(results)
 
 
 def _run_months(months: list[str], log_dir: Path, public: bool = False):

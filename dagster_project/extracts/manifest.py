@@ -129,7 +129,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_manifest(path: Path, month: date, today: date | None = None) -> Manifest:
+def read_manifest(path: Path, month: date, today: date | None = None, council: str | None = None) -> Manifest:
     """Parse ``manifest.json`` and check its period against the folder's ``month``.
 
     Every key is optional (absent and JSON ``null`` mean the same: not given). Without
@@ -137,8 +137,9 @@ def read_manifest(path: Path, month: date, today: date | None = None) -> Manifes
     ``today`` (default: the current date), as when no manifest is sent.
 
     Raises ManifestError when the file is not a JSON object, a value that is given has the wrong
-    type or form, ``period_end`` is not the last day of ``month`` or ``extract_date`` is before
-    ``period_end``.
+    type or form, ``period_end`` is not the last day of ``month``, ``extract_date`` is before
+    ``period_end``, or ``la_code`` is given and is not ``council`` (the LA code of the council
+    folder the month is in, in a region's layout).
     """
     try:
         doc = json.loads(path.read_bytes().decode("utf-8-sig"))
@@ -158,6 +159,8 @@ def read_manifest(path: Path, month: date, today: date | None = None) -> Manifes
         extract_date_given=extract_date is not None,
     )
     check_period(manifest, month)
+    if council is not None and manifest.la_code is not None and manifest.la_code != council:
+        raise ManifestError(f"la_code {manifest.la_code!r} is not the council whose folder holds it ({council})")
     return manifest
 
 

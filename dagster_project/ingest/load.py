@@ -71,6 +71,7 @@ from dagster_project.ingest.validity import (
     staging_insert_sql,
 )
 from dagster_project.ingest.worklist import stage_worklist
+from dagster_project.settings import council_of
 from dagster_project.warehouse_sql import transaction
 
 __all__ = ["ExtractRejected", "LoadResult", "TableLoad", "load_extract"]
@@ -279,7 +280,7 @@ def _manifest(extract_dir: Path, month: date, today: date) -> Manifest:
     if not path.is_file():
         return without_manifest(month, today)
     try:
-        return read_manifest(path, month, today)
+        return read_manifest(path, month, today, council=council_of(extract_dir))
     except ManifestError as exc:
         raise ExtractRejected(month, MANIFEST_FILE, str(exc)) from exc
 

@@ -1,0 +1,148 @@
+"""A region's councils (issue 18): ``<root>/<la_code>/<YYYY-MM>/`` extracts, each council run in its
+own home by ``run --all-councils``, gated alone, with its own key."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+
+from dagster_project.cli.region import (
+    RegionRefused,
+    council_command,
+    council_env,
+    known_councils,
+    region_councils,
+    region_exit_code,
+)
+from dagster_project.councils import COUNCILS_SEED, councils
+from dagster_project.extracts.generator.councils import COUNCILS
+from dagster_project.pseudonym import KEY_ENV, KEY_FILE_ENV
+from dagster_project.publish.wap import published_months
+from dagster_project.settings import HomePaths
+from tests.pipeline_helpers import cli, generate, run
+
+FIRST, LAST = "2023-05", "2023-06"
+
+
+def _folders(root: Path, *names: str) -> Path:
+    for name in names:
+        (root / name).mkdir(parents=True)
+    return root
+
+
+def test_dim_council_lists_the_153_english_las():
+    with COUNCILS_SEED.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(councils()) == 153
+    assert councils()["380"].name == "Bradford" and councils()["380"].region == "Yorkshire and The Humber"
+    assert "909" not in councils()  # Cumbria, split in April 2023
+    assert {"942", "943"} <= set(councils())  # Cumberland, Westmorland and Furness
+    assert len({r["region_name"] for r in rows}) == 9
+    assert all(re.fullmatch(r"\d{3}", code) for code in councils())
+
+
+def test_demo_councils_have_codes_no_english_la_has():
+    fictional = [p for p in COUNCILS.values() if p.name != "bradford"]
+    assert fictional and not {p.la_code for p in fictional} & set(councils())
+    assert known_councils()["380"] == councils()["380"]
+    assert all(known_councils()[p.la_code].name == p.title for p in fictional)
+
+
+def test_region_councils_in_code_order(tmp_path):
+    root = _folders(tmp_path, "701/2023-05", "380/2023-05", "601/2023-05", "notes")
+    assert [c.la_code for c in region_councils(root)] == ["380", "601", "701"]
+
+
+@pytest.mark.parametrize(
+    "folders, message",
+    [
+        ((), "has no council folders"),
+        (("380/2023-05", "2023-05"), "month folders (2023-05) beside its council folders"),
+        (("380/2023-05", "999/2023-05"), "folder(s) 999 are not the LA code of an English council"),
+    ],
+)
+def test_region_root_refused(tmp_path, folders, message):
+    with pytest.raises(RegionRefused, match=re.escape(message)):
+        region_councils(_folders(tmp_path / "region", *folders) if folders else tmp_path)
+
+
+def test_each_council_gets_its_own_key():
+    assert council_env({"PATH": "/bin"}, "380") == {"PATH": "/bin"}  # each home makes its own key file
+    env = council_env({KEY_FILE_ENV: "/secrets/{la_code}.key"}, "380")
+    assert env[KEY_FILE_ENV] == "/secrets/380.key"
+    with pytest.raises(RegionRefused, match="every council the same key"):
+        council_env({KEY_ENV: "ab" * 32}, "380")
+    with pytest.raises(RegionRefused, match="one file for every council"):
+        council_env({KEY_FILE_ENV: "/secrets/region.key"}, "380")
+
+
+def test_council_command():
+    command = council_command(Path("/x/region"), Path("/x/home"), "380", ["--all", "--public"])
+    assert command[1:] == ["-m", "dagster_project.cli", "run", "--extracts", "/x/region/380",
+                           "--home", "/x/home/380", "--all", "--public"]
+
+
+@pytest.mark.parametrize("codes, expected", [
+    ((0, 0), 0), ((0, 3), 3), ((3, 2), 2), ((2, 1, 3), 1), ((0, 75), 75), ((3, 75), 3), ((0, 9), 1)])
+def test_region_exit_code(codes, expected):
+    from dagster_project.cli.region import CouncilResult
+
+    results = [CouncilResult(councils()["380"], code, Path(".")) for code in codes]
+    assert region_exit_code(results) == expected
+
+
+def test_region_root_without_all_councils_exits_2(tmp_path):
+    root = _folders(tmp_path / "region", "380/2023-05")
+    res = run(root, tmp_path / "home", "--all")
+    assert res.returncode == 2
+    assert "is a region's root" in res.stderr and "--all-councils" in res.stderr
+    assert not (tmp_path / "home").exists()
+
+
+def test_region_with_one_key_for_all_exits_2_before_running(tmp_path):
+    root = _folders(tmp_path / "region", "380/2023-05", "601/2023-05")
+    res = run(root, tmp_path / "home", "--all-councils", env={KEY_ENV: "ab" * 32})
+    assert res.returncode == 2 and "every council the same key" in res.stderr
+    assert not (tmp_path / "home").exists()
+
+
+@pytest.mark.e2e
+def test_three_councils_gated_alone(tmp_path):
+    """Three councils with different profiles in one region: the month one council sends broken is
+    rejected in that council only; the others publish every month, each under its own key; a month
+    filed under another council's folder is rejected by its manifest's la_code."""
+    root = tmp_path / "region"
+    for council in ("bradford", "midvale"):
+        generate(root, FIRST, LAST, scale=0.03, council=council, region=True)
+    generate(root, FIRST, LAST, scale=0.03, council="northshire", region=True, inject=("missing_column",))
+    res = run(root, tmp_path / "home", "--all-councils")
+    assert res.returncode == 2, res.stderr  # a rejected month: the region's exit code says so
+    homes = {code: HomePaths(tmp_path / "home" / code) for code in ("380", "601", "701")}
+    assert published_months(homes["380"]) == published_months(homes["601"]) == [FIRST, LAST]
+    assert published_months(homes["701"]) == [FIRST]
+    assert "cont_contact_source_code" in res.stderr
+    summary = " ".join(res.stderr.split())
+    assert "380 Bradford" in summary and "Yorkshire and The Humber" in summary and "rejected" in summary
+    keys = {code: paths.key_file.read_bytes() for code, paths in homes.items()}
+    assert len(set(keys.values())) == 3
+
+    # a month in the wrong council's folder: its manifest names another council
+    (root / "601" / "2023-07").mkdir()
+    generate(tmp_path / "other", "2023-07", "2023-07", scale=0.03, council="northshire")
+    for f in (tmp_path / "other" / "2023-07").iterdir():
+        f.rename(root / "601" / "2023-07" / f.name)
+    res = run(root, tmp_path / "home", "--all-councils")
+    assert res.returncode == 2, res.stderr
+    assert "la_code '701' is not the council whose folder holds it (601)" in res.stderr
+    assert published_months(homes["601"]) == [FIRST, LAST]
+    assert published_months(homes["380"]) == [FIRST, LAST]  # nothing pending: untouched
+
+
+def test_generate_into_a_region_layout(tmp_path):
+    res = cli("generate", "--out", str(tmp_path), "--first", FIRST, "--last", FIRST, "--scale", "0.01",
+              "--council", "midvale", "--region")
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "601" / FIRST / "manifest.json").is_file()
