@@ -1,7 +1,7 @@
 """The English local authorities a warehouse can hold, from the ``dim_council`` seed.
 
-``seeds/dim_council.csv`` (also a dbt seed, so the warehouse's dimension and the command line read
-the same list) gives each of the 153 LAs with children's services its DfE three-digit code, name
+``seeds/dim_council.csv`` (also a dbt seed, so what the warehouse holds and what the command line
+reads are the same list) gives each of the 153 LAs with children's services its DfE three-digit code, name
 and region. A region's extracts root names each council's folder by that code.
 """
 

@@ -16,6 +16,7 @@ from pathlib import Path
 HOME_ENV = "CSC_WAREHOUSE_HOME"
 EXTRACTS_ENV = "CSC_EXTRACTS_DIR"
 FIRST_MONTH_ENV = "CSC_FIRST_MONTH"
+LA_CODE_ENV = "CSC_LA_CODE"  # the council a run's extracts belong to (docs/decisions.md, "A region's councils")
 MONTH_FMT = "%Y-%m"
 # DuckDB spills to disk beyond this (its default is 80% of the machine's memory): the ingest's
 # staging tables, the checks and the dbt build (dbt/profiles.yml reads the same variable) stay
@@ -137,9 +138,12 @@ def council_folders(root: Path) -> list[str]:
 
 
 def council_of(extract_dir: Path) -> str | None:
-    """The LA code of the council whose folder holds the month folder ``extract_dir`` in a region's
-    layout; None in one council's layout."""
-    name = extract_dir.resolve().parent.name
+    """The LA code of the council whose month folder ``extract_dir`` is: ``$CSC_LA_CODE`` (set for
+    each council by ``run --all-councils``, so a council folder that is a symbolic link is checked
+    too), else the name of its parent folder in a region's layout; None in one council's layout."""
+    if os.environ.get(LA_CODE_ENV):
+        return os.environ[LA_CODE_ENV]
+    name = Path(os.path.abspath(extract_dir)).parent.name
     return name if COUNCIL_FOLDER_RE.match(name) else None
 
 

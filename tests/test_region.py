@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from dagster_project.cli.region import (
+    CouncilResult,
+    MonthOptions,
     RegionRefused,
     council_command,
     council_env,
@@ -21,7 +23,7 @@ from dagster_project.councils import COUNCILS_SEED, councils
 from dagster_project.extracts.generator.councils import COUNCILS
 from dagster_project.pseudonym import KEY_ENV, KEY_FILE_ENV
 from dagster_project.publish.wap import published_months
-from dagster_project.settings import HomePaths
+from dagster_project.settings import LA_CODE_ENV, HomePaths, council_of
 from tests.pipeline_helpers import cli, generate, run
 
 FIRST, LAST = "2023-05", "2023-06"
@@ -70,7 +72,7 @@ def test_region_root_refused(tmp_path, folders, message):
 
 
 def test_each_council_gets_its_own_key():
-    assert council_env({"PATH": "/bin"}, "380") == {"PATH": "/bin"}  # each home makes its own key file
+    assert council_env({"PATH": "/bin"}, "380") == {"PATH": "/bin", LA_CODE_ENV: "380"}  # its home makes its key
     env = council_env({KEY_FILE_ENV: "/secrets/{la_code}.key"}, "380")
     assert env[KEY_FILE_ENV] == "/secrets/380.key"
     with pytest.raises(RegionRefused, match="every council the same key"):
@@ -79,17 +81,41 @@ def test_each_council_gets_its_own_key():
         council_env({KEY_FILE_ENV: "/secrets/region.key"}, "380")
 
 
-def test_council_command():
-    command = council_command(Path("/x/region"), Path("/x/home"), "380", ["--all", "--public"])
-    assert command[1:] == ["-m", "dagster_project.cli", "run", "--extracts", "/x/region/380",
-                           "--home", "/x/home/380", "--all", "--public"]
+@pytest.mark.parametrize("options, public, selection", [
+    (MonthOptions(), True, ["--all", "--public"]),  # no month option: every pending month
+    (MonthOptions(all_months=True, force=True), False, ["--all", "--force"]),
+    (MonthOptions(month="2023-06"), False, ["--month", "2023-06"]),
+    (MonthOptions(from_month="2023-01", to_month="2023-06", force=True), False,
+     ["--from", "2023-01", "--to", "2023-06", "--force"]),
+    (MonthOptions(to_month="2023-06"), False, ["--to", "2023-06"]),
+])
+def test_council_command(options, public, selection):
+    command = council_command(Path("/x/region"), Path("/x/home"), "380", options.resolved(), public)
+    assert command[1:] == ["-P", "-m", "dagster_project.cli", "run", "--extracts", "/x/region/380",
+                           "--home", "/x/home/380", *selection]
+
+
+@pytest.mark.parametrize("options, message", [
+    (MonthOptions(month="2023-06", all_months=True), "at most one of --month, --all, or --from/--to"),
+    (MonthOptions(from_month="2023-01", all_months=True), "at most one of --month, --all, or --from/--to"),
+    (MonthOptions(force=True), "--force re-runs published months: say which"),
+])
+def test_conflicting_month_options_refused(options, message):
+    with pytest.raises(RegionRefused, match=re.escape(message)):
+        options.resolved()
+
+
+def test_council_of_a_month_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv(LA_CODE_ENV, raising=False)
+    assert council_of(tmp_path / "region" / "380" / "2023-05") == "380"
+    assert council_of(tmp_path / "bradford" / "2023-05") is None
+    monkeypatch.setenv(LA_CODE_ENV, "381")  # what run --all-councils sets: a symlinked folder is checked too
+    assert council_of(tmp_path / "bradford" / "2023-05") == "381"
 
 
 @pytest.mark.parametrize("codes, expected", [
     ((0, 0), 0), ((0, 3), 3), ((3, 2), 2), ((2, 1, 3), 1), ((0, 75), 75), ((3, 75), 3), ((0, 9), 1)])
 def test_region_exit_code(codes, expected):
-    from dagster_project.cli.region import CouncilResult
-
     results = [CouncilResult(councils()["380"], code, Path(".")) for code in codes]
     assert region_exit_code(results) == expected
 
@@ -124,8 +150,8 @@ def test_three_councils_gated_alone(tmp_path):
     assert published_months(homes["380"]) == published_months(homes["601"]) == [FIRST, LAST]
     assert published_months(homes["701"]) == [FIRST]
     assert "cont_contact_source_code" in res.stderr
-    summary = " ".join(res.stderr.split())
-    assert "380 Bradford" in summary and "Yorkshire and The Humber" in summary and "rejected" in summary
+    assert summary_outcomes(res.stderr) == {"380": "up to date", "601": "up to date", "701": "rejected"}
+    assert summary_rows(res.stderr)["380"][:2] == ["380 Bradford", "Yorkshire and The Humber"]
     keys = {code: paths.key_file.read_bytes() for code, paths in homes.items()}
     assert len(set(keys.values())) == 3
 
@@ -134,11 +160,36 @@ def test_three_councils_gated_alone(tmp_path):
     generate(tmp_path / "other", "2023-07", "2023-07", scale=0.03, council="northshire")
     for f in (tmp_path / "other" / "2023-07").iterdir():
         f.rename(root / "601" / "2023-07" / f.name)
-    res = run(root, tmp_path / "home", "--all-councils")
+    res = run(root, tmp_path / "home", "--all-councils", "--month", "2023-07")
     assert res.returncode == 2, res.stderr
     assert "la_code '701' is not the council whose folder holds it (601)" in res.stderr
-    assert published_months(homes["601"]) == [FIRST, LAST]
-    assert published_months(homes["380"]) == [FIRST, LAST]  # nothing pending: untouched
+    assert summary_outcomes(res.stderr) == {"380": "not run:", "601": "rejected", "701": "not run:"}
+    assert published_months(homes["601"]) == published_months(homes["380"]) == [FIRST, LAST]
+    assert published_months(homes["701"]) == [FIRST]
+    assert (tmp_path / "home").stat().st_mode & 0o777 == 0o750  # readers reach each council's published zone
+
+
+def summary_rows(stderr: str) -> dict[str, list[str]]:
+    """LA code -> the cells of its row in the table ``run --all-councils`` ends with (wrapped text
+    joined with spaces)."""
+    rows: dict[str, list[str]] = {}
+    code = None
+    for line in stderr.split("csc-warehouse run --all-councils")[-1].splitlines():
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if len(cells) != 5:
+            code = None
+            continue
+        if code is None and re.fullmatch(r"\d{3}( .*)?", cells[0]):
+            code, rows[cells[0][:3]] = cells[0][:3], cells
+        elif code is not None:
+            rows[code] = [f"{a} {b}".strip() for a, b in zip(rows[code], cells, strict=True)]
+    return rows
+
+
+def summary_outcomes(stderr: str) -> dict[str, str]:
+    """LA code -> its outcome in the table, to its first words ("up to date", "rejected", "not run:")."""
+    return {code: next(o for o in ("up to date", "rejected", "not run:", "blocked", "error") if cells[2].startswith(o))
+            for code, cells in summary_rows(stderr).items()}
 
 
 def test_generate_into_a_region_layout(tmp_path):

@@ -133,10 +133,10 @@ def run(
     if not extracts.is_dir():
         _fail(f"extracts folder {extracts} does not exist", 2)
     if all_councils:
-        options = {"--month": month, "--from": from_month, "--to": to_month}
-        selection = [part for name, value in options.items() if value for part in (name, value)]
-        selection += ["--all"] * (all_months or not selection) + ["--force"] * force + ["--public"] * public
-        raise typer.Exit(_run_region(extracts, home, selection))
+        from dagster_project.cli.region import MonthOptions
+
+        options = MonthOptions(month, all_months, from_month, to_month, force)
+        raise typer.Exit(_run_region(extracts, home, options, public))
     if not extract_months(extracts) and council_folders(extracts):
         _fail(f"{extracts} is a region's root (council folders {', '.join(council_folders(extracts)[:5])}): "
               "add --all-councils, or give one council's folder", 2)
@@ -310,7 +310,7 @@ def ui(
     raise typer.Exit(serve(dagster_dev_command(host, port)))
 
 
-def _run_region(root: Path, home: Path, selection: list[str]) -> int:
+def _run_region(root: Path, home: Path, options, public: bool) -> int:
     """Every council of a region, each in its own home; a table of how each ended; the exit code."""
     from dagster_project.cli.region import OUTCOMES, RegionRefused, region_exit_code, run_region
     from dagster_project.publish.wap import published_months
@@ -319,7 +319,7 @@ def _run_region(root: Path, home: Path, selection: list[str]) -> int:
         console.rule(f"{council.la_code} {council.name} ({council.region})")
 
     try:
-        results = run_region(root.resolve(), home.resolve(), selection, announce)
+        results = run_region(root.absolute(), home.absolute(), options, public, announce)
     except RegionRefused as refused:
         _fail(str(refused), 2)
     table = Table(title="csc-warehouse run --all-councils", show_lines=True)
@@ -329,7 +329,7 @@ def _run_region(root: Path, home: Path, selection: list[str]) -> int:
         months = published_months(HomePaths(r.home))
         shown = f"{months[0]} .. {months[-1]} ({len(months)})" if months else "none"
         style = {0: "green", 3: "yellow"}.get(r.exit_code, "red")
-        outcome = OUTCOMES.get(r.exit_code, f"error (exit {r.exit_code})")
+        outcome = r.note or OUTCOMES.get(r.exit_code, f"error (exit {r.exit_code})")
         table.add_row(f"{r.council.la_code} {r.council.name}", r.council.region,
                       f"[{style}]{outcome}[/{style}]", shown, str(r.home))
     console.print(table)

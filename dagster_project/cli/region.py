@@ -4,10 +4,10 @@ A region's extracts root holds one folder per council, named by its DfE LA code
 (``<root>/<la_code>/<YYYY-MM>/``). Each council runs as a ``csc-warehouse run`` of its own, in a
 process of its own, against a home of its own (``<home>/<la_code>/``: its Dagster instance,
 working warehouse, pseudonymisation key, baselines, sign-offs and published zone). So one
-council's rejected, held or failed month never blocks, changes or delays what another council
-publishes (its run lock is its own: councils can also be run side by side), its gate judges it
-against its own history only, and no table ever holds two councils' children (docs/decisions.md,
-"A region's councils").
+council's rejected, held or failed month changes nothing of what another council publishes, its
+gate judges it against its own history only, and no table ever holds two councils' children
+(docs/decisions.md, "A region's councils"). Councils run one after another; each council's run
+lock is its own, so separate commands can also run councils side by side.
 """
 
 from __future__ import annotations
@@ -15,18 +15,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dagster_project.cli import BUSY
+from dagster_project.cli.selection import SelectionError, select_months
 from dagster_project.councils import Council, councils
 from dagster_project.pseudonym import KEY_ENV, KEY_FILE_ENV
-from dagster_project.settings import council_folders, extract_months
+from dagster_project.publish.wap import published_months
+from dagster_project.settings import LA_CODE_ENV, HomePaths, council_folders, extract_months
 
 LA_CODE_FIELD = "{la_code}"  # in $CSC_PSEUDONYM_KEY_FILE: each council's own key file
-BUSY = 75
 DEMO_REGION = "demo: a fictional council"
-OUTCOMES = {0: "up to date", 2: "rejected", 3: "blocked", BUSY: "busy", 1: "error"}
+OUTCOMES = {0: "up to date", 2: "rejected or refused", 3: "blocked", BUSY: "busy", 1: "error"}
 PRECEDENCE = (1, 2, 3, BUSY)  # the region's exit code: the first of these any council ended with
 
 
@@ -39,6 +41,29 @@ class CouncilResult:
     council: Council
     exit_code: int
     home: Path
+    note: str = ""  # why the council was not run (nothing selected), when it was not
+
+
+@dataclass(frozen=True)
+class MonthOptions:
+    """The month options of ``run`` as given (each council's months are chosen from them)."""
+
+    month: str | None = None
+    all_months: bool = False
+    from_month: str | None = None
+    to_month: str | None = None
+    force: bool = False
+
+    def resolved(self) -> MonthOptions:
+        """The options each council runs with: as given, or every pending month when none is given.
+        Refused when they conflict, or when --force would re-run every month of every council."""
+        ranged = self.from_month is not None or self.to_month is not None
+        given = sum([self.month is not None, self.all_months, ranged])
+        if given > 1:
+            raise RegionRefused("give at most one of --month, --all, or --from/--to")
+        if given == 0 and self.force:
+            raise RegionRefused("--force re-runs published months: say which (--month, --from/--to or --all)")
+        return MonthOptions(self.month, self.all_months or given == 0, self.from_month, self.to_month, self.force)
 
 
 def known_councils() -> dict[str, Council]:
@@ -54,8 +79,8 @@ def known_councils() -> dict[str, Council]:
 
 def region_councils(root: Path) -> list[Council]:
     """The councils of a region's root, in LA-code order; refused when the root is not a region's
-    (no council folders, or month folders beside them) or a folder is not the code of an English LA
-    or of a demo council."""
+    (no council folders, or month folders beside them) or a three-digit folder is not the code of an
+    English LA or of a demo council. Other folders (notes, archives) are not councils."""
     codes = council_folders(root)
     if not codes:
         raise RegionRefused(f"{root} has no council folders: a region's root holds one <la_code>/ folder "
@@ -73,10 +98,11 @@ def region_councils(root: Path) -> list[Council]:
 
 
 def council_env(environ: Mapping[str, str], la_code: str) -> dict[str, str]:
-    """The environment of one council's run: its own key. A key configured once for the whole region
-    is refused, since every council's children must be pseudonymised under that council's key;
-    ``$CSC_PSEUDONYM_KEY_FILE`` may name each council's file with ``{la_code}``."""
-    env = dict(environ)
+    """The environment of one council's run: its LA code (the ingest checks its manifests against
+    it) and its own key. A key configured once for the whole region is refused, since every
+    council's children must be pseudonymised under that council's key; ``$CSC_PSEUDONYM_KEY_FILE``
+    may name each council's file with ``{la_code}``."""
+    env = dict(environ) | {LA_CODE_ENV: la_code}
     if env.get(KEY_ENV):
         raise RegionRefused(f"${KEY_ENV} would give every council the same key: unset it (each council's home "
                             f"keeps its own key), or set ${KEY_FILE_ENV} to a path with {LA_CODE_FIELD} in it")
@@ -88,9 +114,20 @@ def council_env(environ: Mapping[str, str], la_code: str) -> dict[str, str]:
     return env
 
 
-def council_command(root: Path, home: Path, la_code: str, selection: Sequence[str]) -> list[str]:
-    """One council's ``csc-warehouse run`` (``selection``: the month options, e.g. ``["--all"]``)."""
-    return [sys.executable, "-m", "dagster_project.cli", "run", "--extracts", str(root / la_code),
+def council_months(root: Path, home: Path, la_code: str, options: MonthOptions) -> list[str]:
+    """The months a council's run would run (SelectionError: none it can, and why)."""
+    return select_months(extract_months(root / la_code), published_months(HomePaths(home / la_code)),
+                         month=options.month, all_months=options.all_months, from_month=options.from_month,
+                         to_month=options.to_month, force=options.force).months
+
+
+def council_command(root: Path, home: Path, la_code: str, options: MonthOptions, public: bool) -> list[str]:
+    """One council's ``csc-warehouse run`` (``-P``: the package installed, never the working folder's)."""
+    selection = ["--all"] if options.all_months else []
+    for name, value in (("--month", options.month), ("--from", options.from_month), ("--to", options.to_month)):
+        selection += [name, value] if value else []
+    selection += ["--force"] * options.force + ["--public"] * public
+    return [sys.executable, "-P", "-m", "dagster_project.cli", "run", "--extracts", str(root / la_code),
             "--home", str(home / la_code), *selection]
 
 
@@ -100,12 +137,40 @@ def region_exit_code(results: Sequence[CouncilResult]) -> int:
     return next((code for code in PRECEDENCE if code in codes), 0 if codes <= {0} else 1)
 
 
-def run_region(root: Path, home: Path, selection: Sequence[str], announce) -> list[CouncilResult]:
-    """Run each council in turn (its output passes through); ``announce(council)`` before each."""
-    results = []
+def prepare_region_home(home: Path) -> None:
+    """The region's home, 0750 like a council's (its group reaches each council's published zone)."""
+    home.mkdir(parents=True, exist_ok=True)
+    os.chmod(home, 0o750)
+
+
+def _run(command: list[str], env: dict[str, str]) -> int:
+    """A council's run; on Ctrl-C (which the council's run receives too) wait for it to stop cleanly."""
+    process = subprocess.Popen(command, env=env)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.wait()
+        raise
+
+
+def run_region(root: Path, home: Path, options: MonthOptions, public: bool,
+               announce: Callable[[Council], None]) -> list[CouncilResult]:
+    """Run each council in turn (its output passes through); ``announce(council)`` before each. A
+    council with no month to run (none sent, or all published) is not started."""
+    options = options.resolved()
     plan = [(council, council_env(os.environ, council.la_code)) for council in region_councils(root)]
+    prepare_region_home(home)
+    results = []
     for council, env in plan:
         announce(council)
-        done = subprocess.run(council_command(root, home, council.la_code, selection), env=env, check=False)
-        results.append(CouncilResult(council, done.returncode, home / council.la_code))
+        try:
+            months = council_months(root, home, council.la_code, options)
+        except SelectionError as nothing:
+            results.append(CouncilResult(council, 0, home / council.la_code, f"not run: {nothing}"))
+            continue
+        if not months:
+            results.append(CouncilResult(council, 0, home / council.la_code, "not run: every month is published"))
+            continue
+        code = _run(council_command(root, home, council.la_code, options, public), env)
+        results.append(CouncilResult(council, code, home / council.la_code))
     return results
