@@ -4,9 +4,15 @@ own home by ``run --all-councils``, gated alone, with its own key."""
 from __future__ import annotations
 
 import csv
+import json
+import os
 import re
+import statistics
+import subprocess
+from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from dagster_project.cli.region import (
@@ -21,9 +27,12 @@ from dagster_project.cli.region import (
 )
 from dagster_project.councils import COUNCILS_SEED, councils
 from dagster_project.extracts.generator.councils import COUNCILS
+from dagster_project.models.dbt import DBT_DIR, DBT_EXECUTABLE, WAREHOUSE_DB_ENV, dbt_project
 from dagster_project.pseudonym import KEY_ENV, KEY_FILE_ENV
+from dagster_project.publish.region import REGION_BUILD_ENV, write_pool
 from dagster_project.publish.wap import published_months
 from dagster_project.settings import LA_CODE_ENV, HomePaths, council_of
+from tests.chromium_helpers import Page, ensure_chromium
 from tests.pipeline_helpers import cli, generate, run
 
 FIRST, LAST = "2023-05", "2023-06"
@@ -81,18 +90,19 @@ def test_each_council_gets_its_own_key():
         council_env({KEY_FILE_ENV: "/secrets/region.key"}, "380")
 
 
-@pytest.mark.parametrize("options, public, selection", [
-    (MonthOptions(), True, ["--all", "--public"]),  # no month option: every pending month
-    (MonthOptions(all_months=True, force=True), False, ["--all", "--force"]),
-    (MonthOptions(month="2023-06"), False, ["--month", "2023-06"]),
-    (MonthOptions(from_month="2023-01", to_month="2023-06", force=True), False,
-     ["--from", "2023-01", "--to", "2023-06", "--force"]),
-    (MonthOptions(to_month="2023-06"), False, ["--to", "2023-06"]),
+@pytest.mark.parametrize("options, selection", [
+    (MonthOptions(), ["--all"]),  # no month option: every pending month
+    (MonthOptions(all_months=True, force=True), ["--all", "--force"]),
+    (MonthOptions(month="2023-06"), ["--month", "2023-06"]),
+    (MonthOptions(from_month="2023-01", to_month="2023-06", force=True), ["--from", "2023-01", "--to", "2023-06",
+                                                                           "--force"]),
+    (MonthOptions(to_month="2023-06"), ["--to", "2023-06"]),
 ])
-def test_council_command(options, public, selection):
-    command = council_command(Path("/x/region"), Path("/x/home"), "380", options.resolved(), public)
+def test_council_command(options, selection):
+    """Each council publishes its public variant too: the benchmark pools it."""
+    command = council_command(Path("/x/region"), Path("/x/home"), "380", options.resolved())
     assert command[1:] == ["-P", "-m", "dagster_project.cli", "run", "--extracts", "/x/region/380",
-                           "--home", "/x/home/380", *selection]
+                           "--home", "/x/home/380", *selection, "--public"]
 
 
 @pytest.mark.parametrize("options, message", [
@@ -154,6 +164,7 @@ def test_three_councils_gated_alone(tmp_path):
     assert summary_rows(res.stderr)["380"][:2] == ["380 Bradford", "Yorkshire and The Humber"]
     keys = {code: paths.key_file.read_bytes() for code, paths in homes.items()}
     assert len(set(keys.values())) == 3
+    assert_benchmark_is_the_councils_published_figures(tmp_path / "home", homes)
 
     # a month in the wrong council's folder: its manifest names another council
     (root / "601" / "2023-07").mkdir()
@@ -167,6 +178,54 @@ def test_three_councils_gated_alone(tmp_path):
     assert published_months(homes["601"]) == published_months(homes["380"]) == [FIRST, LAST]
     assert published_months(homes["701"]) == [FIRST]
     assert (tmp_path / "home").stat().st_mode & 0o777 == 0o750  # readers reach each council's published zone
+
+
+def published_public_figures(homes: dict[str, HomePaths]) -> dict[tuple[str, str, date], float | None]:
+    """(la_code, measure, month) -> the value each council's public scorecard of that month headlines."""
+    figures = {}
+    for code, paths in homes.items():
+        for month in published_months(paths):
+            parquet = paths.published_dir / month / "public" / "scorecard.parquet"
+            rows = duckdb.sql(f"select measure_id, month, value from '{parquet}' where month = extract_month")
+            figures |= {(code, m, d): v for m, d, v in rows.fetchall()}
+    return figures
+
+
+def assert_benchmark_is_the_councils_published_figures(home: Path, homes: dict[str, HomePaths]) -> None:
+    """The published benchmark holds every council's published (public) figure of every month it
+    published, its group statistics are those of these figures, and its pages draw them."""
+    published = published_public_figures(homes)
+    bench = duckdb.sql(f"select * from '{home / 'region' / 'published' / 'benchmark.parquet'}'")
+    rows = [dict(zip(bench.columns, r, strict=True)) for r in bench.fetchall()]
+    assert {(r["la_code"], r["measure_id"], r["month"]): r["value"] for r in rows} == published
+    for r in rows:
+        values = sorted(v for (_, m, d), v in published.items() if (m, d) == (r["measure_id"], r["month"])
+                        and v is not None)
+        group = [code for (code, m, d) in published if (m, d) == (r["measure_id"], r["month"])]
+        assert (r["councils_in_group"], r["councils_with_value"]) == (len(group), len(values))
+        if values:
+            quartiles = statistics.quantiles(values, n=4, method="inclusive") if len(values) > 1 else [values[0]] * 3
+            expected = [values[0], *quartiles, values[-1]]
+            got = [r[c] for c in ("group_min", "group_lower_quartile", "group_median", "group_upper_quartile",
+                                  "group_max")]
+            assert got == pytest.approx(expected, abs=0.05 + 1e-9), r
+        if r["value"] is not None:
+            better = [v for v in values if (v > r["value"] if r["polarity"] == "High" else v < r["value"])]
+            assert r["rank_in_group"] == len(better) + 1, r
+    page = home / "region" / "published" / "current" / "601.html"
+    with Page(ensure_chromium(), width=1200, height=900) as browser:
+        browser.open(page.as_uri())
+        bars = browser.evaluate("""[...document.querySelectorAll('section')].map(s => [s.id,
+            [...s.querySelectorAll('rect[data-la-code]')].map(r => [r.dataset.laCode, Number(r.dataset.value),
+             r.getAttribute('fill')])])""")
+        requests = list(browser.requests)
+    latest = max(d for (_, _, d) in published)
+    assert {m for m, _ in bars} == {m for (_, m, _) in published}
+    for measure, drawn in bars:
+        expected = {code: v for (code, m, d), v in published.items() if (m, d) == (measure, latest) and v is not None}
+        assert {code: v for code, v, _ in drawn} == pytest.approx(expected), measure
+        assert {code for code, _, fill in drawn if fill == "#1d70b8"} == ({"601"} & set(expected)), measure
+    assert [u for u in requests if not u.startswith("file://")] == []
 
 
 def summary_rows(stderr: str) -> dict[str, list[str]]:
@@ -197,3 +256,25 @@ def test_generate_into_a_region_layout(tmp_path):
               "--council", "midvale", "--region")
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "601" / FIRST / "manifest.json").is_file()
+
+
+def test_benchmark_model_builds_and_its_unit_test_passes(tmp_path):
+    """fct_scorecard_benchmark on an empty pool, with its dbt unit test (polarity, ties, suppressed
+    figures left out, quartiles) and data tests: a region's dbt build, as publish_region runs it."""
+    db = tmp_path / "benchmark.duckdb"
+    write_pool(db, [councils()["380"]], [])
+    env = {**os.environ, REGION_BUILD_ENV: "1", WAREHOUSE_DB_ENV: str(db), "DBT_TARGET": "duckdb"}
+    done = subprocess.run([DBT_EXECUTABLE, "--no-use-colors", "build", "--select", "+fct_scorecard_benchmark",
+                           "--indirect-selection", "cautious", "--profiles-dir", str(DBT_DIR),
+                           "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+                          cwd=DBT_DIR, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "test_benchmark_ranks_by_polarity_and_leaves_out_suppressed" in done.stdout
+    assert re.search(r"PASS=\d+ WARN=0 ERROR=0 SKIP=0", done.stdout)
+
+
+def test_council_build_has_no_benchmark():
+    """A council's build never sees the region's model, source or tests (its warehouse has no pool)."""
+    manifest = json.loads(Path(dbt_project.manifest_path).read_text())
+    nodes = [*manifest["nodes"], *manifest["unit_tests"], *manifest["sources"]]
+    assert not [n for n in nodes if "benchmark" in n or ".region." in n]

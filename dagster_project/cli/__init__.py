@@ -123,7 +123,8 @@ def run(
                                      "counts of 1 to 5 children suppressed as 'c'.")] = False,
     all_councils: Annotated[bool, typer.Option(
         "--all-councils", metavar="", help="The extracts root is a region's (<la_code>/<YYYY-MM>/): run each "
-        "council's months (default: its pending ones, as --all) in its own home, <home>/<la_code>/.")] = False,
+        "council's months (default: its pending ones, as --all) in its own home, <home>/<la_code>/, with the "
+        "public variant; then publish the regional benchmark in <home>/region/.")] = False,
 ) -> None:
     """Run extract month(s) through ingest -> dbt build -> checks -> publish (the Dagster job)."""
     from dagster_project.cli.selection import SelectionError, select_months
@@ -136,7 +137,7 @@ def run(
         from dagster_project.cli.region import MonthOptions
 
         options = MonthOptions(month, all_months, from_month, to_month, force)
-        raise typer.Exit(_run_region(extracts, home, options, public))
+        raise typer.Exit(_run_region(extracts, home, options))
     if not extract_months(extracts) and council_folders(extracts):
         _fail(f"{extracts} is a region's root (council folders {', '.join(council_folders(extracts)[:5])}): "
               "add --all-councils, or give one council's folder", 2)
@@ -310,8 +311,9 @@ def ui(
     raise typer.Exit(serve(dagster_dev_command(host, port)))
 
 
-def _run_region(root: Path, home: Path, options, public: bool) -> int:
-    """Every council of a region, each in its own home; a table of how each ended; the exit code."""
+def _run_region(root: Path, home: Path, options) -> int:
+    """Every council of a region, each in its own home; a table of how each ended; the region's
+    benchmark published from what the councils have published; the exit code."""
     from dagster_project.cli.region import OUTCOMES, RegionRefused, region_exit_code, run_region
     from dagster_project.publish.wap import published_months
 
@@ -319,7 +321,7 @@ def _run_region(root: Path, home: Path, options, public: bool) -> int:
         console.rule(f"{council.la_code} {council.name} ({council.region})")
 
     try:
-        results = run_region(root.absolute(), home.absolute(), options, public, announce)
+        results = run_region(root.absolute(), home.absolute(), options, announce)
     except RegionRefused as refused:
         _fail(str(refused), 2)
     table = Table(title="csc-warehouse run --all-councils", show_lines=True)
@@ -333,7 +335,21 @@ def _run_region(root: Path, home: Path, options, public: bool) -> int:
         table.add_row(f"{r.council.la_code} {r.council.name}", r.council.region,
                       f"[{style}]{outcome}[/{style}]", shown, str(r.home))
     console.print(table)
-    return region_exit_code(results)
+    code = region_exit_code(results)
+    from dagster_project.publish.region import RegionBuildFailed, publish_region
+
+    with console.status("building the regional benchmark"):
+        try:
+            region = publish_region(home.absolute(), [r.council for r in results])
+        except RegionBuildFailed as failed:
+            console.print(f"[red]error:[/red] {failed}; the published benchmark is unchanged")
+            return code or 1
+    console.print(f"regional benchmark: {region.councils} councils, {region.months} months -> "
+                  f"{region.version.parent.parent / 'index.html'}", soft_wrap=True)
+    if region.left_out:
+        console.print(f"left out of the benchmark (published without the public variant; run them again with "
+                      f"--force): {', '.join(region.left_out)}", soft_wrap=True)
+    return code
 
 
 def _run_months(months: list[str], log_dir: Path, public: bool = False):

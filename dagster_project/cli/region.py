@@ -121,12 +121,13 @@ def council_months(root: Path, home: Path, la_code: str, options: MonthOptions) 
                          to_month=options.to_month, force=options.force).months
 
 
-def council_command(root: Path, home: Path, la_code: str, options: MonthOptions, public: bool) -> list[str]:
-    """One council's ``csc-warehouse run`` (``-P``: the package installed, never the working folder's)."""
+def council_command(root: Path, home: Path, la_code: str, options: MonthOptions) -> list[str]:
+    """One council's ``csc-warehouse run`` (``-P``: the package installed, never the working folder's),
+    with the public variant, which the region's benchmark pools (publish/region.py)."""
     selection = ["--all"] if options.all_months else []
     for name, value in (("--month", options.month), ("--from", options.from_month), ("--to", options.to_month)):
         selection += [name, value] if value else []
-    selection += ["--force"] * options.force + ["--public"] * public
+    selection += ["--force"] * options.force + ["--public"]
     return [sys.executable, "-P", "-m", "dagster_project.cli", "run", "--extracts", str(root / la_code),
             "--home", str(home / la_code), *selection]
 
@@ -153,7 +154,7 @@ def _run(command: list[str], env: dict[str, str]) -> int:
         raise
 
 
-def run_region(root: Path, home: Path, options: MonthOptions, public: bool,
+def run_region(root: Path, home: Path, options: MonthOptions,
                announce: Callable[[Council], None]) -> list[CouncilResult]:
     """Run each council in turn (its output passes through); ``announce(council)`` before each. A
     council with no month to run (none sent, or all published) is not started."""
@@ -171,6 +172,6 @@ def run_region(root: Path, home: Path, options: MonthOptions, public: bool,
         if not months:
             results.append(CouncilResult(council, 0, home / council.la_code, "not run: every month is published"))
             continue
-        code = _run(council_command(root, home, council.la_code, options, public), env)
+        code = _run(council_command(root, home, council.la_code, options), env)
         results.append(CouncilResult(council, code, home / council.la_code))
     return results

@@ -157,7 +157,7 @@ def latest_published_month(paths: HomePaths) -> str | None:
     return max(published_months(paths), default=None)
 
 
-def _next_version(versions: Path) -> Path:
+def next_version(versions: Path) -> Path:
     numbers = [int(p.name) for p in versions.iterdir() if p.name.isdigit()] if versions.exists() else []
     return versions / f"{max(numbers, default=0) + 1:06d}"
 
@@ -167,7 +167,7 @@ def _link_tree(source: Path, target: Path) -> None:
     shutil.copytree(source, target, copy_function=os.link)
 
 
-def _symlink(target: str, link: Path) -> None:
+def switch_link(target: str, link: Path) -> None:
     """Make ``link`` point at ``target`` (relative), replacing any link there in one rename."""
     tmp = link.with_name(f".{link.name}.new")
     tmp.unlink(missing_ok=True)
@@ -219,9 +219,9 @@ def _adopt_unversioned(paths: HomePaths) -> None:
     version.mkdir(parents=True, exist_ok=True)
     for path in legacy:
         os.replace(path, version / path.name)
-    _symlink(f"{VERSIONS}/{version.name}", published / CURRENT)
+    switch_link(f"{VERSIONS}/{version.name}", published / CURRENT)
     for path in legacy:
-        _symlink(f"{CURRENT}/{path.name}", published / path.name)
+        switch_link(f"{CURRENT}/{path.name}", published / path.name)
 
 
 def remove_old_versions(paths: HomePaths, keep_previous: bool = True) -> list[str]:
@@ -287,7 +287,7 @@ def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date,
     settle_publications(con, published)  # a run killed around its commit, before this one
     remove_old_versions(paths)  # and the unfinished version it left
     current = current_version(paths)
-    version = _next_version(published / VERSIONS)
+    version = next_version(published / VERSIONS)
     version.mkdir(parents=True)
     key = month.strftime(MONTH_FMT)
     month_dir = version / key
@@ -332,11 +332,11 @@ def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date,
     for name in (WAREHOUSE, DOCS, MARTS_DIR, key):  # stable paths; dangling (as if absent) until the commit
         link = published / name
         if not link.is_symlink():
-            _symlink(f"{CURRENT}/{name}", link)
+            switch_link(f"{CURRENT}/{name}", link)
     failpoint("links_made")
 
     failpoint("before_commit")
-    _symlink(f"{VERSIONS}/{version.name}", published / CURRENT)  # the commit point
+    switch_link(f"{VERSIONS}/{version.name}", published / CURRENT)  # the commit point
     _fsync_dir(published)
     failpoint("committed")
     confirm_publication(con, month, run_id, published_at)

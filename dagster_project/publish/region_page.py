@@ -1,0 +1,161 @@
+"""The region's benchmark pages: ``index.html`` and one self-contained page per council.
+
+A council's page has one section per measure (each starts a new printed page): every council's
+value of the newest month as a bar, best first by the measure's polarity, the council itself
+highlighted and the group's median marked; then the trend of the group's median, its
+interquartile range and the council's own value over the months of the pool. Every number is a
+row of ``fct_scorecard_benchmark`` (nothing is computed here but positions on the page); no
+script, no request leaves the file. Colours carry no judgement: blue is "this council", grey
+the others (red, amber and green mean RAG status elsewhere in our outputs).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from html import escape
+from pathlib import Path
+
+import duckdb
+
+HIGHLIGHT, OTHERS, INK, BAND = "#1d70b8", "#b1b4b6", "#0b0c0c", "#e8e8e8"
+BAR_HEIGHT, LABEL_WIDTH, PLOT_WIDTH, LABEL_CHARS = 18, 300, 360, 34
+TREND_LEFT = 64  # room for the axis's labels
+TREND_WIDTH, TREND_HEIGHT = 640, 150
+STYLE = f"""body{{font-family:Arial,sans-serif;color:{INK};margin:2em;max-width:60em}}
+section{{break-after:page;margin-bottom:3em}}h2{{margin-bottom:.2em}}p.summary{{margin:.3em 0 1em}}
+.key span{{display:inline-block;width:1em;height:.8em;margin:0 .3em 0 1em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid {OTHERS};padding:.2em .6em;text-align:left}}"""
+
+
+def _shown(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f}%" if unit == "percent" else (f"{value:,.0f}" if value == int(value) else f"{value:,.1f}")
+
+
+def _why_none(availability: str) -> str:
+    return {"suppressed": "c (suppressed: 1 to 5 children)", "not_available": "not available",
+            "no_data": "no data"}.get(availability, availability)
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= LABEL_CHARS else name[:LABEL_CHARS - 1].rstrip() + "…"
+
+
+def _bars(rows: list[dict], la_code: str, unit: str) -> str:
+    valued = sorted((r for r in rows if r["value"] is not None), key=lambda r: (r["rank_in_group"], r["la_code"]))
+    top = max([r["value"] for r in valued] + [1e-9])  # the median lies between the values
+    scale = PLOT_WIDTH / top
+    height = BAR_HEIGHT * len(valued) + 24
+    parts = [f'<svg role="img" width="{LABEL_WIDTH + PLOT_WIDTH + 80}" height="{height}" '
+             f'xmlns="http://www.w3.org/2000/svg" font-size="12">']
+    for i, r in enumerate(valued):
+        y = i * BAR_HEIGHT
+        colour = HIGHLIGHT if r["la_code"] == la_code else OTHERS
+        weight = ' font-weight="bold"' if r["la_code"] == la_code else ""
+        parts.append(f'<text x="{LABEL_WIDTH - 6}" y="{y + 13}" text-anchor="end"{weight}>'
+                     f'{r["rank_in_group"]}. {escape(_short(r["la_name"]))}</text>'
+                     f'<rect data-la-code="{r["la_code"]}" data-value="{r["value"]}" x="{LABEL_WIDTH}" y="{y + 3}" '
+                     f'width="{r["value"] * scale:.1f}" height="{BAR_HEIGHT - 6}" '
+                     f'fill="{colour}"><title>{escape(r["la_name"])}: {_shown(r["value"], unit)}</title></rect>'
+                     f'<text x="{LABEL_WIDTH + r["value"] * scale + 4:.1f}" y="{y + 13}"{weight}>'
+                     f'{_shown(r["value"], unit)}</text>')
+    if valued and valued[0]["group_median"] is not None:
+        x = LABEL_WIDTH + valued[0]["group_median"] * scale
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{height - 20}" stroke="{INK}" '
+                     f'stroke-dasharray="4 3"/><text x="{x:.1f}" y="{height - 6}" text-anchor="middle">'
+                     f'median {_shown(valued[0]["group_median"], unit)}</text>')
+    return "".join(parts) + "</svg>"
+
+
+def _trend(series: list[dict], la_code: str, unit: str) -> str:
+    months = sorted({r["month"] for r in series})
+    by_month = {m: [r for r in series if r["month"] == m] for m in months}
+    group = {m: rs[0] for m, rs in by_month.items()}
+    own = {m: next((r for r in rs if r["la_code"] == la_code), None) for m, rs in by_month.items()}
+    values = [v for g in group.values() for v in (g["group_max"], g["group_min"]) if v is not None]
+    top = max(values + [1e-9])
+    step = TREND_WIDTH / max(len(months) - 1, 1)
+
+    def xy(i: int, v: float) -> str:
+        return f"{TREND_LEFT + i * step:.1f},{TREND_HEIGHT - 20 - v / top * (TREND_HEIGHT - 40):.1f}"
+
+    band = [(i, group[m]) for i, m in enumerate(months) if group[m]["group_lower_quartile"] is not None]
+    parts = [f'<svg role="img" width="{TREND_WIDTH + 80}" height="{TREND_HEIGHT}" '
+             f'xmlns="http://www.w3.org/2000/svg" font-size="12">',
+             f'<line x1="{TREND_LEFT}" x2="{TREND_LEFT}" y1="20" y2="{TREND_HEIGHT - 20}" stroke="{OTHERS}"/>'
+             f'<text x="{TREND_LEFT - 6}" y="{TREND_HEIGHT - 20}" text-anchor="end">0</text>'
+             f'<text x="{TREND_LEFT - 6}" y="24" text-anchor="end">{_shown(top, unit)}</text>']
+    if band:
+        outline = [xy(i, g["group_upper_quartile"]) for i, g in band]
+        outline += [xy(i, g["group_lower_quartile"]) for i, g in reversed(band)]
+        parts.append(f'<polygon points="{" ".join(outline)}" fill="{BAND}"/>')
+        parts.append(f'<polyline points="{" ".join(xy(i, g["group_median"]) for i, g in band)}" fill="none" '
+                     f'stroke="{INK}" stroke-width="2" stroke-dasharray="4 3"/>')
+    mine = [(i, own[m]["value"]) for i, m in enumerate(months) if own[m] and own[m]["value"] is not None]
+    if mine:
+        parts.append(f'<polyline points="{" ".join(xy(i, v) for i, v in mine)}" fill="none" stroke="{HIGHLIGHT}" '
+                     f'stroke-width="2"/>')
+        parts += [f'<circle cx="{xy(i, v).split(",")[0]}" cy="{xy(i, v).split(",")[1]}" r="3" fill="{HIGHLIGHT}">'
+                  f'<title>{months[i]:%b %Y}: {_shown(v, unit)}</title></circle>' for i, v in mine]
+    for i, m in enumerate(months):
+        if i in (0, len(months) - 1) or len(months) <= 13:
+            parts.append(f'<text x="{TREND_LEFT + i * step:.1f}" y="{TREND_HEIGHT - 4}" text-anchor="middle">'
+                         f'{m:%b %y}</text>')
+    return "".join(parts) + "</svg>"
+
+
+def _section(measure: dict, rows: list[dict], la_code: str) -> str:
+    latest = max(r["month"] for r in rows)
+    now = [r for r in rows if r["month"] == latest]
+    mine = next((r for r in now if r["la_code"] == la_code), None)
+    unit = measure["unit"]
+    g = now[0]
+    if mine is None:
+        own = "This council has not published this month"
+    elif mine["value"] is None:
+        own = f"This council: {_why_none(mine['availability'])}"
+    else:
+        own = f"This council: {_shown(mine['value'], unit)}, rank {mine['rank_in_group']} of {g['councils_with_value']}"
+    summary = (f"{latest:%B %Y}. {own}. Group of {g['councils_in_group']} councils, {g['councils_with_value']} with "
+               f"a value: median {_shown(g['group_median'], unit)}, quartiles {_shown(g['group_lower_quartile'], unit)}"
+               f" to {_shown(g['group_upper_quartile'], unit)}, range {_shown(g['group_min'], unit)} to "
+               f"{_shown(g['group_max'], unit)}. {'Higher' if measure['polarity'] == 'High' else 'Lower'} is better.")
+    missing = [f"{escape(r['la_name'])}: {_why_none(r['availability'])}" for r in now if r["value"] is None]
+    return (f'<section id="{escape(measure["measure_id"])}"><h2>{escape(measure["measure_name"])}</h2>'
+            f'<p class="summary">{escape(summary)}</p>{_bars(now, la_code, unit)}'
+            + (f"<p>No value: {'; '.join(missing)}.</p>" if missing else "")
+            + "<p>The trend: the group's median (dashed), its quartiles (grey band) and this council (blue).</p>"
+            f'{_trend(rows, la_code, unit)}</section>')
+
+
+def _page(title: str, body: str) -> str:
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>\n")
+
+
+def write_pages(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> list[Path]:
+    """index.html and <la_code>.html for every council of the benchmark ``table``."""
+    cursor = con.execute(f"""select b.*, m.measure_name, m.unit, m.sort_order from {table} as b
+                             inner join main.dim_measure as m using (measure_id)
+                             order by m.sort_order, b.measure_id, b.month, b.la_code""")
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    by_measure: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_measure[r["measure_id"]].append(r)
+    councils = sorted({(r["la_code"], r["la_name"], r["region_name"]) for r in rows})
+    written = []
+    for la_code, name, region in councils:
+        body = (f"<p>{escape(region)}. Each council's figure as it published it (public variant: counts of 1 to 5 "
+                "children suppressed) beside the group of councils benchmarked together.</p>"
+                + "".join(_section(series[0], series, la_code) for series in by_measure.values()))
+        path = folder / f"{la_code}.html"
+        path.write_text(_page(f"{name}: regional benchmark", body), encoding="utf-8")
+        written.append(path)
+    links = "".join(f'<tr><td><a href="{code}.html">{escape(name)}</a></td><td>{code}</td>'
+                    f"<td>{escape(region)}</td></tr>" for code, name, region in councils)
+    index = folder / "index.html"
+    index.write_text(_page("Regional benchmark", "<table><tr><th>council</th><th>LA code</th><th>region</th></tr>"
+                           f"{links}</table>"), encoding="utf-8")
+    return [index, *written]
