@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from enum import Enum
@@ -16,7 +17,7 @@ from pathlib import Path
 import dagster as dg
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from dagster_project.progress import step_failure_reason
+from dagster_project.progress import PRINTED_FAILURES, failure_line, step_failure_reason
 from dagster_project.settings import EXTRACTS_ENV, HOME_ENV, HomePaths
 
 DAGSTER_YAML = """\
@@ -222,7 +223,13 @@ def run_month(month: str, instance: DagsterInstance, log_dir: Path, public: bool
             tags={LAUNCHED_BY_TAG: "cli", PID_TAG: str(os.getpid())},
         )
         for event in result.all_events:  # the log is where the whole error is read (private zone)
-            if event.event_type_value == "STEP_FAILURE" and event.step_failure_data.error:
+            if event.event_type_value != "STEP_FAILURE":
+                continue
+            if (result.run_id, event.step_key) not in PRINTED_FAILURES:  # progress.PRINTED_FAILURES
+                print(failure_line(month, event.step_key, event.step_failure_data), file=sys.stderr, flush=True)
+                print(f"the progress logger did not receive the failure of {event.step_key}: printed from the run's "
+                      "events")
+            if event.step_failure_data.error:
                 print(f"\n{event.step_key} failed (run {result.run_id}):\n"
                       f"{event.step_failure_data.error.to_string()}")
     outcome = classify(result, instance, month)
