@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import statistics
-import subprocess
 from datetime import date
 from pathlib import Path
 
 import duckdb
+import openpyxl
 import pytest
 
 from dagster_project.cli.region import (
@@ -27,9 +26,9 @@ from dagster_project.cli.region import (
 )
 from dagster_project.councils import COUNCILS_SEED, councils
 from dagster_project.extracts.generator.councils import COUNCILS
-from dagster_project.models.dbt import DBT_DIR, DBT_EXECUTABLE, WAREHOUSE_DB_ENV, dbt_project
+from dagster_project.models.dbt import dbt_project
 from dagster_project.pseudonym import KEY_ENV, KEY_FILE_ENV
-from dagster_project.publish.region import REGION_BUILD_ENV, write_pool
+from dagster_project.publish.region import RegionBuildFailed, build_benchmark, publish_region, write_pool
 from dagster_project.publish.wap import published_months
 from dagster_project.settings import LA_CODE_ENV, HomePaths, council_of
 from tests.chromium_helpers import Page, ensure_chromium
@@ -209,23 +208,44 @@ def assert_benchmark_is_the_councils_published_figures(home: Path, homes: dict[s
             got = [r[c] for c in ("group_min", "group_lower_quartile", "group_median", "group_upper_quartile",
                                   "group_max")]
             assert got == pytest.approx(expected, abs=0.05 + 1e-9), r
-        if r["value"] is not None:
+        if r["value"] is not None and r["unit"] == "percent":
             better = [v for v in values if (v > r["value"] if r["polarity"] == "High" else v < r["value"])]
             assert r["rank_in_group"] == len(better) + 1, r
-    page = home / "region" / "published" / "current" / "601.html"
-    with Page(ensure_chromium(), width=1200, height=900) as browser:
-        browser.open(page.as_uri())
-        bars = browser.evaluate("""[...document.querySelectorAll('section')].map(s => [s.id,
-            [...s.querySelectorAll('rect[data-la-code]')].map(r => [r.dataset.laCode, Number(r.dataset.value),
-             r.getAttribute('fill')])])""")
-        requests = list(browser.requests)
-    latest = max(d for (_, _, d) in published)
-    assert {m for m, _ in bars} == {m for (_, m, _) in published}
-    for measure, drawn in bars:
-        expected = {code: v for (code, m, d), v in published.items() if (m, d) == (measure, latest) and v is not None}
-        assert {code: v for code, v, _ in drawn} == pytest.approx(expected), measure
-        assert {code for code, _, fill in drawn if fill == "#1d70b8"} == ({"601"} & set(expected)), measure
-    assert [u for u in requests if not u.startswith("file://")] == []
+        else:  # no value, or a count (which grows with the council's size): no rank
+            assert r["rank_in_group"] is None, r
+    workbook = openpyxl.load_workbook(home / "region" / "published" / "benchmark.xlsx")
+    with duckdb.connect(str(home / "region" / "published" / "benchmark.duckdb"), read_only=True) as con:
+        units = dict(con.execute("select measure_id, unit from main.dim_measure").fetchall())
+    for ws in workbook.worksheets[1:]:
+        measure = ws["A2"].value.rsplit("Measure id: ", 1)[1]
+        months = [c.value for c in ws[4][2:-1]]
+        for row in ws.iter_rows(min_row=5, values_only=True):
+            if row[1] is None:
+                break
+            for label, cell in zip(months, row[2:-1], strict=True):
+                month = next(d for (_, m, d) in published if m == measure and f"{d:%b %Y}" == label)
+                value = published.get((row[1], measure, month), "not published")
+                if isinstance(value, float):  # a percentage is stored as a fraction
+                    assert cell * (100 if units[measure] == "percent" else 1) == pytest.approx(value), (measure, row)
+                else:  # suppressed, not available, no data or not published: a word, never a number
+                    assert isinstance(cell, str), (measure, row, cell)
+    published_zone = home / "region" / "published"
+    links = re.findall(r'href="([^"]+)"', (published_zone / "index.html").read_text())
+    assert links == [f"{code}.html" for code in sorted(homes)]
+    for code in ("601", "701"):  # 701 has published May only: its page shows May
+        with Page(ensure_chromium(), width=1200, height=900) as browser:
+            browser.open((published_zone / f"{code}.html").as_uri())  # as the index links it
+            bars = browser.evaluate("""[...document.querySelectorAll('section')].map(s => [s.id,
+                [...s.querySelectorAll('rect[data-la-code]')].map(r => [r.dataset.laCode, Number(r.dataset.value),
+                 r.getAttribute('fill')])])""")
+            requests = list(browser.requests)
+        latest = max(d for (c, _, d) in published if c == code)
+        assert {m for m, _ in bars} == {m for (_, m, _) in published}
+        for measure, drawn in bars:
+            expected = {c: v for (c, m, d), v in published.items() if (m, d) == (measure, latest) and v is not None}
+            assert {c: v for c, v, _ in drawn} == pytest.approx(expected), (code, measure)
+            assert {c for c, _, fill in drawn if fill == "#1d70b8"} == ({code} & set(expected)), (code, measure)
+        assert [u for u in requests if not u.startswith("file://")] == []
 
 
 def summary_rows(stderr: str) -> dict[str, list[str]]:
@@ -260,17 +280,71 @@ def test_generate_into_a_region_layout(tmp_path):
 
 def test_benchmark_model_builds_and_its_unit_test_passes(tmp_path):
     """fct_scorecard_benchmark on an empty pool, with its dbt unit test (polarity, ties, suppressed
-    figures left out, quartiles) and data tests: a region's dbt build, as publish_region runs it."""
+    figures left out, quartiles, counts not ranked) and data tests: the region's own dbt build."""
     db = tmp_path / "benchmark.duckdb"
     write_pool(db, [councils()["380"]], [])
-    env = {**os.environ, REGION_BUILD_ENV: "1", WAREHOUSE_DB_ENV: str(db), "DBT_TARGET": "duckdb"}
-    done = subprocess.run([DBT_EXECUTABLE, "--no-use-colors", "build", "--select", "+fct_scorecard_benchmark",
-                           "--indirect-selection", "cautious", "--profiles-dir", str(DBT_DIR),
-                           "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-                          cwd=DBT_DIR, env=env, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stdout[-3000:]
-    assert "test_benchmark_ranks_by_polarity_and_leaves_out_suppressed" in done.stdout
-    assert re.search(r"PASS=\d+ WARN=0 ERROR=0 SKIP=0", done.stdout)
+    build_benchmark(db, tmp_path, unit_tests=True)
+    log = (tmp_path / "logs" / "dbt.log").read_text()
+    assert "test_benchmark_ranks_by_polarity_and_leaves_out_suppressed" in log and " PASS " in log
+
+
+def _published_council(home: Path, la_code: str, months: dict[str, list[tuple[str, float | None, str]]],
+                       public: bool = True) -> None:
+    """A council home as publication leaves it, with each month's public scorecard.parquet holding
+    the given (measure_id, value, availability) rows for its own month and a row for the month
+    before (which the pool must not take)."""
+    version = home / la_code / "published" / "versions" / "000001"
+    for month, rows in months.items():
+        folder = version / month / ("public" if public else "")
+        folder.mkdir(parents=True)
+        values = ", ".join(f"('{m}', date '{month}-01', {'null' if v is None else v}, '{a}')" for m, v, a in rows)
+        duckdb.sql(f"""copy (select measure_id, month, value, availability, month as extract_month
+                             from (values {values}) as t(measure_id, month, value, availability)
+                             union all
+                             select measure_id, month - interval 1 month, 999.0, 'available', month
+                             from (values {values}) as t(measure_id, month, value, availability))
+                       to '{folder / "scorecard.parquet"}' (format parquet)""")
+    (home / la_code / "published" / "current").symlink_to("versions/000001")
+
+
+def test_publish_region(tmp_path, monkeypatch):
+    """The pool takes each council's headline figure of each published month; the benchmark is
+    published with its workbook and pages, every page reachable from the published index; a
+    council's key configured in the environment does not reach the region's build; a failed build
+    leaves the published benchmark as it was."""
+    monkeypatch.setenv(KEY_FILE_ENV, str(tmp_path / "keys" / "{la_code}.key"))  # as the README configures it
+    home = tmp_path / "home"
+    _published_council(home, "380", {"2023-05": [("assessments_45wd_pct", 80.0, "available"),
+                                                  ("contacts", 900.0, "available")],
+                                      "2023-06": [("assessments_45wd_pct", 70.0, "available"),
+                                                  ("contacts", 950.0, "available")]})
+    _published_council(home, "381", {"2023-05": [("assessments_45wd_pct", None, "suppressed"),
+                                                  ("contacts", 300.0, "available")]})
+    _published_council(home, "382", {"2023-05": [("contacts", 10.0, "available")]}, public=False)
+    region = publish_region(home, [councils()[c] for c in ("380", "381", "382")])
+    assert (region.councils, region.months, region.left_out) == (2, 2, ("382 2023-05",))
+    published = home / "region" / "published"
+    rows = duckdb.sql(f"select la_code, measure_id, month::varchar, value, rank_in_group, group_median "
+                      f"from '{published / 'benchmark.parquet'}' order by all").fetchall()
+    assert rows == [("380", "assessments_45wd_pct", "2023-05-01", 80.0, 1, 80.0),
+                    ("380", "assessments_45wd_pct", "2023-06-01", 70.0, 1, 70.0),
+                    ("380", "contacts", "2023-05-01", 900.0, None, 600.0),
+                    ("380", "contacts", "2023-06-01", 950.0, None, 950.0),
+                    ("381", "assessments_45wd_pct", "2023-05-01", None, None, 80.0),
+                    ("381", "contacts", "2023-05-01", 300.0, None, 600.0)]
+    index = (published / "index.html").read_text()
+    links = re.findall(r'href="([^"]+)"', index)
+    assert links == ["380.html", "381.html"] and all((published / link).is_file() for link in links)
+    assert "May 2023. This council: c (suppressed to protect small numbers)" in (published / "381.html").read_text()
+    assert (published / "benchmark.xlsx").is_file()
+    version = region.version
+    assert {p.stat().st_mode & 0o777 for p in version.iterdir()} == {0o640}
+
+    _published_council(home, "383", {"2023-05": [("contacts", 5.0, "not a status")]})
+    with pytest.raises(RegionBuildFailed, match="column_rules_fct_scorecard_benchmark"):
+        publish_region(home, [councils()[c] for c in ("380", "381", "383")])
+    assert (published / "current").resolve() == version
+    assert sorted(p.name for p in (published / "versions").iterdir()) == [version.name]
 
 
 def test_council_build_has_no_benchmark():

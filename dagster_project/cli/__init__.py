@@ -336,19 +336,23 @@ def _run_region(root: Path, home: Path, options) -> int:
                       f"[{style}]{outcome}[/{style}]", shown, str(r.home))
     console.print(table)
     code = region_exit_code(results)
-    from dagster_project.publish.region import RegionBuildFailed, publish_region
+    from dagster_project.publish.region import publish_region
 
     with console.status("building the regional benchmark"):
         try:
             region = publish_region(home.absolute(), [r.council for r in results])
-        except RegionBuildFailed as failed:
-            console.print(f"[red]error:[/red] {failed}; the published benchmark is unchanged")
-            return code or 1
+        except Exception as failed:  # noqa: BLE001 - any failure: said, and nothing of it published
+            console.print(f"[red]error:[/red] {type(failed).__name__}: {failed}; the published benchmark is unchanged")
+            return 1
+    if region is None:
+        console.print("no regional benchmark: no council has published a month with its public variant yet")
+        return code
     console.print(f"regional benchmark: {region.councils} councils, {region.months} months -> "
                   f"{region.version.parent.parent / 'index.html'}", soft_wrap=True)
     if region.left_out:
-        console.print(f"left out of the benchmark (published without the public variant; run them again with "
-                      f"--force): {', '.join(region.left_out)}", soft_wrap=True)
+        console.print("left out of the benchmark, published without the public variant: "
+                      f"{', '.join(region.left_out)} (publish one again with `csc-warehouse run --extracts "
+                      f"{root}/<la_code> --home {home}/<la_code> --month <YYYY-MM> --force --public`)", soft_wrap=True)
     return code
 
 

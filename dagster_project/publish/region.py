@@ -10,8 +10,9 @@ the region's own warehouse and builds ``fct_scorecard_benchmark`` there with dbt
     benchmark.duckdb        region.council_figures, region.councils (the pool), the measure
                             catalogue (main.dim_measure) and main.fct_scorecard_benchmark
     benchmark.csv, benchmark.parquet    fct_scorecard_benchmark
+    benchmark.xlsx          the workbook: a sheet per measure (publish/region_workbook.py)
     index.html, <la_code>.html          the benchmark pages (publish/region_page.py)
-<home>/region/published/benchmark.duckdb -> current/benchmark.duckdb   (and the other files)
+<home>/region/published/benchmark.duckdb -> current/benchmark.duckdb   (and every other file)
 <home>/region/private/      dbt's target folder and logs of the region's builds
 ```
 
@@ -33,28 +34,33 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+from filelock import FileLock
 
 from dagster_project.councils import Council
 from dagster_project.models.dbt import DBT_DIR, DBT_EXECUTABLE, WAREHOUSE_DB_ENV
+from dagster_project.pseudonym import KEY_ENV, KEY_FILE_ENV
 from dagster_project.publish.outputs import PUBLIC_DIR
 from dagster_project.publish.region_page import write_pages
+from dagster_project.publish.region_workbook import write_workbook
 from dagster_project.publish.wap import (
     CURRENT,
     VERSIONS,
     current_version,
+    fsync_dir,
+    grant,
     next_version,
     open_to_readers,
     published_months,
     remove_old_versions,
     switch_link,
 )
-from dagster_project.settings import HomePaths
+from dagster_project.settings import LA_CODE_ENV, HomePaths, published_group
 
 REGION_FOLDER = "region"
 REGION_BUILD_ENV = "CSC_REGION_BUILD"  # dbt/dbt_project.yml enables models/region with it
 BENCHMARK_DB = "benchmark.duckdb"
 BENCHMARK_TABLE = "main.fct_scorecard_benchmark"
-STABLE_FILES = (BENCHMARK_DB, "benchmark.csv", "benchmark.parquet", "index.html")
+STABLE_FILES = (BENCHMARK_DB, "benchmark.csv", "benchmark.parquet", "benchmark.xlsx", "index.html")
 
 
 class RegionBuildFailed(RuntimeError):
@@ -64,7 +70,7 @@ class RegionBuildFailed(RuntimeError):
 @dataclass(frozen=True)
 class RegionPublication:
     version: Path
-    councils: int
+    councils: int  # councils in the pool (with a published month)
     months: int  # distinct months in the pool
     left_out: tuple[str, ...]  # '<la_code> <YYYY-MM>': published without the public variant
 
@@ -115,24 +121,28 @@ def write_pool(db: Path, councils: Sequence[Council], files: list[tuple[str, str
         con.close()
 
 
-def build_benchmark(db: Path, private: Path) -> None:
-    """dbt builds fct_scorecard_benchmark (with the measure catalogue it reads, and their tests) in ``db``."""
-    env = {**os.environ, REGION_BUILD_ENV: "1", WAREHOUSE_DB_ENV: str(db), "DBT_TARGET": "duckdb"}
+def build_benchmark(db: Path, private: Path, *, unit_tests: bool = False) -> None:
+    """dbt builds fct_scorecard_benchmark (with the measure catalogue it reads, and their tests) in
+    ``db``; its unit tests only when asked (the test suite: they check the model, not the data).
+    No key reaches this build: nothing in it pseudonymises, and a council's key is not the region's."""
+    env = {name: value for name, value in os.environ.items() if name not in (KEY_ENV, KEY_FILE_ENV, LA_CODE_ENV)}
+    env |= {REGION_BUILD_ENV: "1", WAREHOUSE_DB_ENV: str(db), "DBT_TARGET": "duckdb"}
     # cautious: only the tests of what is built (not the council models' tests that also read the catalogue)
     command = [DBT_EXECUTABLE, "--no-use-colors", "build", "--select", "+fct_scorecard_benchmark",
-               "--indirect-selection", "cautious", "--exclude-resource-type", "unit_test",
+               "--indirect-selection", "cautious", *([] if unit_tests else ["--exclude-resource-type", "unit_test"]),
                "--profiles-dir", str(DBT_DIR), "--target-path", str(private / "dbt-target"),
                "--log-path", str(private / "logs")]
     done = subprocess.run(command, cwd=DBT_DIR, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         failures = [line.split(" ", 1)[-1].strip() for line in done.stdout.splitlines()
-                    if " ERROR " in line or " FAIL " in line]
+                    if " ERROR " in line or " FAIL " in line] or done.stdout.strip().splitlines()[-3:]
         raise RegionBuildFailed("the region's dbt build failed: " + "; ".join(failures[:5]) +
                                 f" (dbt's log: {private / 'logs'})")
 
 
-def _write_version(version: Path, councils: Sequence[Council], files: list[tuple[str, str]], private: Path) -> int:
-    """Every file of a new version; returns the number of months in the pool."""
+def _write_version(version: Path, councils: Sequence[Council], files: list[tuple[str, str]],
+                   private: Path) -> tuple[int, int]:
+    """Every file of a new version; returns the number of councils and of months in the pool."""
     db = version / BENCHMARK_DB
     write_pool(db, councils, files)
     build_benchmark(db, private)
@@ -143,32 +153,43 @@ def _write_version(version: Path, councils: Sequence[Council], files: list[tuple
             con.execute(f"copy (select * from {BENCHMARK_TABLE} order by measure_id, month, la_code) "
                         f"to '{version / name}' ({options})")
         write_pages(con, BENCHMARK_TABLE, version)
-        return con.execute("select count(distinct month) from region.council_figures").fetchone()[0]
+        write_workbook(con, BENCHMARK_TABLE, version / "benchmark.xlsx")
+        return con.execute("select count(distinct la_code), count(distinct month) "
+                           "from region.council_figures").fetchone()
     finally:
         con.close()
 
 
-def publish_region(home: Path, councils: Sequence[Council]) -> RegionPublication:
-    """Pool, build and publish the region's benchmark as a new version, made current in one step."""
+def publish_region(home: Path, councils: Sequence[Council]) -> RegionPublication | None:
+    """Pool, build and publish the region's benchmark as a new version, made current in one step;
+    None (nothing changes) while no council has published a month with its public variant."""
+    files, left_out = pooled_files(home, councils)
+    if not files:
+        return None
     paths = region_paths(home)
     versions = paths.published_dir / VERSIONS
     for folder in (paths.home, paths.published_dir, versions):
         folder.mkdir(parents=True, exist_ok=True)
-        os.chmod(folder, 0o750)
+        grant(folder, 0o750, published_group())
     paths.private_dir.mkdir(mode=0o700, exist_ok=True)
-    version = next_version(versions)
-    version.mkdir()
-    files, left_out = pooled_files(home, councils)
-    try:
-        months = _write_version(version, councils, files, paths.private_dir)
-    except BaseException:
-        shutil.rmtree(version)  # nothing of a failed build is published
-        raise
-    open_to_readers(version)
-    for name in STABLE_FILES:
-        link = paths.published_dir / name
-        if not link.is_symlink():
-            switch_link(f"{CURRENT}/{name}", link)
-    switch_link(f"{VERSIONS}/{version.name}", paths.published_dir / CURRENT)  # the commit point
-    remove_old_versions(paths)
-    return RegionPublication(version, len(councils), months, tuple(left_out))
+    with FileLock(str(paths.private_dir / ".region.lock")):  # two region runs publish one after the other
+        remove_old_versions(paths)  # and what a killed run left, before numbering the new one
+        version = next_version(versions)
+        version.mkdir()
+        try:
+            councils_pooled, months = _write_version(version, councils, files, paths.private_dir)
+        except BaseException:
+            shutil.rmtree(version)  # nothing of a failed build is published
+            raise
+        open_to_readers(version)
+        pages = sorted(p.name for p in version.glob("*.html"))
+        for name in (*STABLE_FILES, *pages):
+            link = paths.published_dir / name
+            if not link.is_symlink():
+                switch_link(f"{CURRENT}/{name}", link)
+        switch_link(f"{VERSIONS}/{version.name}", paths.published_dir / CURRENT)  # the commit point
+        fsync_dir(paths.published_dir)
+        for link in paths.published_dir.glob("*.html"):
+            if link.is_symlink() and link.name not in pages:  # a council no longer in the region
+                link.unlink()
+    return RegionPublication(version, councils_pooled, months, tuple(left_out))

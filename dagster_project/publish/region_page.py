@@ -1,9 +1,11 @@
 """The region's benchmark pages: ``index.html`` and one self-contained page per council.
 
 A council's page has one section per measure (each starts a new printed page): every council's
-value of the newest month as a bar, best first by the measure's polarity, the council itself
-highlighted and the group's median marked; then the trend of the group's median, its
-interquartile range and the council's own value over the months of the pool. Every number is a
+value of the council's newest published month as a bar (a percentage best first by the measure's
+polarity, a count, which grows with the council's size, largest first and not ranked), the
+council itself highlighted and the group's median marked; then the trend of the group's median,
+its interquartile range and the council's own value over the months of the pool (a line is broken
+where a month has no value). Every number is a
 row of ``fct_scorecard_benchmark`` (nothing is computed here but positions on the page); no
 script, no request leaves the file. Colours carry no judgement: blue is "this council", grey
 the others (red, amber and green mean RAG status elsewhere in our outputs).
@@ -23,7 +25,7 @@ TREND_LEFT = 64  # room for the axis's labels
 TREND_WIDTH, TREND_HEIGHT = 640, 150
 STYLE = f"""body{{font-family:Arial,sans-serif;color:{INK};margin:2em;max-width:60em}}
 section{{break-after:page;margin-bottom:3em}}h2{{margin-bottom:.2em}}p.summary{{margin:.3em 0 1em}}
-.key span{{display:inline-block;width:1em;height:.8em;margin:0 .3em 0 1em}}table{{border-collapse:collapse}}
+table{{border-collapse:collapse}}
 td,th{{border:1px solid {OTHERS};padding:.2em .6em;text-align:left}}"""
 
 
@@ -34,7 +36,7 @@ def _shown(value: float | None, unit: str) -> str:
 
 
 def _why_none(availability: str) -> str:
-    return {"suppressed": "c (suppressed: 1 to 5 children)", "not_available": "not available",
+    return {"suppressed": "c (suppressed to protect small numbers)", "not_available": "not available",
             "no_data": "no data"}.get(availability, availability)
 
 
@@ -42,8 +44,26 @@ def _short(name: str) -> str:
     return name if len(name) <= LABEL_CHARS else name[:LABEL_CHARS - 1].rstrip() + "…"
 
 
+def _ranked(r: dict) -> str:
+    return f'{r["rank_in_group"]}. ' if r["rank_in_group"] is not None else ""
+
+
+def _lines(points: list[tuple[int, float | None]], xy, **attributes: str) -> str:
+    """One polyline per run of consecutive months with a value: no line bridges a gap."""
+    runs, run = [], []
+    for i, v in points:
+        if v is None:
+            runs, run = runs + [run] * bool(run), []
+        else:
+            run.append(xy(i, v))
+    runs += [run] * bool(run)
+    style = " ".join(f'{k.replace("_", "-")}="{v}"' for k, v in attributes.items())
+    return "".join(f'<polyline points="{" ".join(r)}" fill="none" {style}/>' for r in runs)
+
+
 def _bars(rows: list[dict], la_code: str, unit: str) -> str:
-    valued = sorted((r for r in rows if r["value"] is not None), key=lambda r: (r["rank_in_group"], r["la_code"]))
+    valued = sorted((r for r in rows if r["value"] is not None),
+                    key=lambda r: (r["rank_in_group"] or 0, -r["value"], r["la_code"]))
     top = max([r["value"] for r in valued] + [1e-9])  # the median lies between the values
     scale = PLOT_WIDTH / top
     height = BAR_HEIGHT * len(valued) + 24
@@ -54,7 +74,7 @@ def _bars(rows: list[dict], la_code: str, unit: str) -> str:
         colour = HIGHLIGHT if r["la_code"] == la_code else OTHERS
         weight = ' font-weight="bold"' if r["la_code"] == la_code else ""
         parts.append(f'<text x="{LABEL_WIDTH - 6}" y="{y + 13}" text-anchor="end"{weight}>'
-                     f'{r["rank_in_group"]}. {escape(_short(r["la_name"]))}</text>'
+                     f'{_ranked(r)}{escape(_short(r["la_name"]))}</text>'
                      f'<rect data-la-code="{r["la_code"]}" data-value="{r["value"]}" x="{LABEL_WIDTH}" y="{y + 3}" '
                      f'width="{r["value"] * scale:.1f}" height="{BAR_HEIGHT - 6}" '
                      f'fill="{colour}"><title>{escape(r["la_name"])}: {_shown(r["value"], unit)}</title></rect>'
@@ -74,6 +94,8 @@ def _trend(series: list[dict], la_code: str, unit: str) -> str:
     group = {m: rs[0] for m, rs in by_month.items()}
     own = {m: next((r for r in rs if r["la_code"] == la_code), None) for m, rs in by_month.items()}
     values = [v for g in group.values() for v in (g["group_max"], g["group_min"]) if v is not None]
+    if not values:
+        return "<p>No council has a value in any month: nothing to chart.</p>"
     top = max(values + [1e-9])
     step = TREND_WIDTH / max(len(months) - 1, 1)
 
@@ -90,12 +112,12 @@ def _trend(series: list[dict], la_code: str, unit: str) -> str:
         outline = [xy(i, g["group_upper_quartile"]) for i, g in band]
         outline += [xy(i, g["group_lower_quartile"]) for i, g in reversed(band)]
         parts.append(f'<polygon points="{" ".join(outline)}" fill="{BAND}"/>')
-        parts.append(f'<polyline points="{" ".join(xy(i, g["group_median"]) for i, g in band)}" fill="none" '
-                     f'stroke="{INK}" stroke-width="2" stroke-dasharray="4 3"/>')
+    parts.append(_lines([(i, group[m]["group_median"]) for i, m in enumerate(months)], xy, stroke=INK,
+                        stroke_width="2", stroke_dasharray="4 3"))
+    parts.append(_lines([(i, own[m]["value"] if own[m] else None) for i, m in enumerate(months)], xy,
+                        stroke=HIGHLIGHT, stroke_width="2"))
     mine = [(i, own[m]["value"]) for i, m in enumerate(months) if own[m] and own[m]["value"] is not None]
     if mine:
-        parts.append(f'<polyline points="{" ".join(xy(i, v) for i, v in mine)}" fill="none" stroke="{HIGHLIGHT}" '
-                     f'stroke-width="2"/>')
         parts += [f'<circle cx="{xy(i, v).split(",")[0]}" cy="{xy(i, v).split(",")[1]}" r="3" fill="{HIGHLIGHT}">'
                   f'<title>{months[i]:%b %Y}: {_shown(v, unit)}</title></circle>' for i, v in mine]
     for i, m in enumerate(months):
@@ -106,7 +128,8 @@ def _trend(series: list[dict], la_code: str, unit: str) -> str:
 
 
 def _section(measure: dict, rows: list[dict], la_code: str) -> str:
-    latest = max(r["month"] for r in rows)
+    own_months = [r["month"] for r in rows if r["la_code"] == la_code]
+    latest = max(own_months or [r["month"] for r in rows])  # the council's newest published month
     now = [r for r in rows if r["month"] == latest]
     mine = next((r for r in now if r["la_code"] == la_code), None)
     unit = measure["unit"]
@@ -116,11 +139,17 @@ def _section(measure: dict, rows: list[dict], la_code: str) -> str:
     elif mine["value"] is None:
         own = f"This council: {_why_none(mine['availability'])}"
     else:
-        own = f"This council: {_shown(mine['value'], unit)}, rank {mine['rank_in_group']} of {g['councils_with_value']}"
-    summary = (f"{latest:%B %Y}. {own}. Group of {g['councils_in_group']} councils, {g['councils_with_value']} with "
+        own = f"This council: {_shown(mine['value'], unit)}"
+        if mine["rank_in_group"] is not None:
+            own += f", rank {mine['rank_in_group']} of {g['councils_with_value']}"
+    group = f"{g['councils_in_group']} council{'s' * (g['councils_in_group'] != 1)}"
+    ranked = ("" if unit == "percent" else
+              " Counts grow with a council's size: they are shown largest first, not ranked.")
+    summary = (f"{latest:%B %Y}. {own}. Group of {group}, {g['councils_with_value']} with "
                f"a value: median {_shown(g['group_median'], unit)}, quartiles {_shown(g['group_lower_quartile'], unit)}"
                f" to {_shown(g['group_upper_quartile'], unit)}, range {_shown(g['group_min'], unit)} to "
-               f"{_shown(g['group_max'], unit)}. {'Higher' if measure['polarity'] == 'High' else 'Lower'} is better.")
+               f"{_shown(g['group_max'], unit)}. {'Higher' if measure['polarity'] == 'High' else 'Lower'} is better."
+               f"{ranked}")
     missing = [f"{escape(r['la_name'])}: {_why_none(r['availability'])}" for r in now if r["value"] is None]
     return (f'<section id="{escape(measure["measure_id"])}"><h2>{escape(measure["measure_name"])}</h2>'
             f'<p class="summary">{escape(summary)}</p>{_bars(now, la_code, unit)}'
@@ -134,7 +163,7 @@ def _page(title: str, body: str) -> str:
             f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>\n")
 
 
-def write_pages(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> list[Path]:
+def write_pages(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> None:
     """index.html and <la_code>.html for every council of the benchmark ``table``."""
     cursor = con.execute(f"""select b.*, m.measure_name, m.unit, m.sort_order from {table} as b
                              inner join main.dim_measure as m using (measure_id)
@@ -145,17 +174,12 @@ def write_pages(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> lis
     for r in rows:
         by_measure[r["measure_id"]].append(r)
     councils = sorted({(r["la_code"], r["la_name"], r["region_name"]) for r in rows})
-    written = []
     for la_code, name, region in councils:
         body = (f"<p>{escape(region)}. Each council's figure as it published it (public variant: counts of 1 to 5 "
                 "children suppressed) beside the group of councils benchmarked together.</p>"
                 + "".join(_section(series[0], series, la_code) for series in by_measure.values()))
-        path = folder / f"{la_code}.html"
-        path.write_text(_page(f"{name}: regional benchmark", body), encoding="utf-8")
-        written.append(path)
+        (folder / f"{la_code}.html").write_text(_page(f"{name}: regional benchmark", body), encoding="utf-8")
     links = "".join(f'<tr><td><a href="{code}.html">{escape(name)}</a></td><td>{code}</td>'
                     f"<td>{escape(region)}</td></tr>" for code, name, region in councils)
-    index = folder / "index.html"
-    index.write_text(_page("Regional benchmark", "<table><tr><th>council</th><th>LA code</th><th>region</th></tr>"
-                           f"{links}</table>"), encoding="utf-8")
-    return [index, *written]
+    (folder / "index.html").write_text(_page("Regional benchmark", "<table><tr><th>council</th><th>LA code</th>"
+                                             f"<th>region</th></tr>{links}</table>"), encoding="utf-8")

@@ -175,7 +175,7 @@ def switch_link(target: str, link: Path) -> None:
     os.replace(tmp, link)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -183,7 +183,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _grant(path: Path | str, mode: int, gid: int | None) -> None:
+def grant(path: Path | str, mode: int, gid: int | None) -> None:
     os.chmod(path, mode)
     if gid is not None:
         os.chown(path, -1, gid)
@@ -194,12 +194,12 @@ def open_to_readers(root: Path) -> None:
     (``$CSC_PUBLISHED_GROUP``; default: the service account's own group): readable by that group,
     by nobody else."""
     gid = published_group()
-    _grant(root, 0o750, gid)
+    grant(root, 0o750, gid)
     for folder, dirs, files in os.walk(root):
         for name in dirs:
-            _grant(os.path.join(folder, name), 0o750, gid)
+            grant(os.path.join(folder, name), 0o750, gid)
         for name in files:
-            _grant(os.path.join(folder, name), 0o640, gid)
+            grant(os.path.join(folder, name), 0o640, gid)
 
 
 def _adopt_unversioned(paths: HomePaths) -> None:
@@ -282,7 +282,7 @@ def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date,
     published = paths.published_dir
     (published / VERSIONS).mkdir(parents=True, exist_ok=True)
     for folder in (published, published / VERSIONS):
-        _grant(folder, 0o750, published_group())
+        grant(folder, 0o750, published_group())
     _adopt_unversioned(paths)
     settle_publications(con, published)  # a run killed around its commit, before this one
     remove_old_versions(paths)  # and the unfinished version it left
@@ -326,7 +326,7 @@ def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date,
     failpoint("warehouse_built")
 
     open_to_readers(version)
-    _fsync_dir(version)
+    fsync_dir(version)
     failpoint("version_complete")
 
     for name in (WAREHOUSE, DOCS, MARTS_DIR, key):  # stable paths; dangling (as if absent) until the commit
@@ -337,7 +337,7 @@ def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date,
 
     failpoint("before_commit")
     switch_link(f"{VERSIONS}/{version.name}", published / CURRENT)  # the commit point
-    _fsync_dir(published)
+    fsync_dir(published)
     failpoint("committed")
     confirm_publication(con, month, run_id, published_at)
     remove_old_versions(paths)

@@ -1,5 +1,6 @@
 {#- Each council's published figure beside its benchmark group's (the councils of the region's
-    run) for the same measure and month, from the pooled public figures (source region). -#}
+    run) for the same measure and month, from the pooled public figures (source region). Only
+    percentages are ranked: a count grows with the council's size. -#}
 with figures as (
     select
         council_figures.la_code,
@@ -33,8 +34,9 @@ ranked as (
         figures.value,
         figures.availability,
         measures.polarity,
+        measures.unit,
         case
-            when figures.value is not null
+            when figures.value is not null and measures.unit = 'percent'
                 then rank() over (
                     partition by figures.measure_id, figures.month, figures.value is null
                     order by case when measures.polarity = 'High' then -figures.value else figures.value end
@@ -53,6 +55,7 @@ select
     ranked.month,
     ranked.value,
     ranked.availability,
+    ranked.unit,
     ranked.polarity,
     ranked.rank_in_group,
     group_figures.councils_in_group,
