@@ -103,7 +103,7 @@ def _trend(series: list[dict], la_code: str, unit: str) -> str:
         return f"{TREND_LEFT + i * step:.1f},{TREND_HEIGHT - 20 - v / top * (TREND_HEIGHT - 40):.1f}"
 
     band = [(i, group[m]) for i, m in enumerate(months) if group[m]["group_lower_quartile"] is not None]
-    parts = [f'<svg role="img" width="{TREND_WIDTH + 80}" height="{TREND_HEIGHT}" '
+    parts = [f'<svg role="img" width="{TREND_LEFT + TREND_WIDTH + 40}" height="{TREND_HEIGHT}" '
              f'xmlns="http://www.w3.org/2000/svg" font-size="12">',
              f'<line x1="{TREND_LEFT}" x2="{TREND_LEFT}" y1="20" y2="{TREND_HEIGHT - 20}" stroke="{OTHERS}"/>'
              f'<text x="{TREND_LEFT - 6}" y="{TREND_HEIGHT - 20}" text-anchor="end">0</text>'
