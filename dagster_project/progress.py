@@ -1,6 +1,7 @@
 """Terminal progress for long runs: one line per stage of each month, failures in plain words.
 
-A Dagster logger, so the CLI shows the run's own events (it never tracks the stages itself).
+A Dagster logger, so the CLI shows the run's own events (it never tracks the stages itself); a
+step's failure line is printed from the run's events when it has ended (:func:`failure_line`).
 """
 
 from __future__ import annotations
@@ -71,14 +72,12 @@ def failure_line(month: str, step_key: str | None, data) -> str:
     return f"[{month}] {stage_of(step_key)}: FAILED - {reason.splitlines()[0] if reason else ''}"
 
 
-# (run id, step key) of every failure line printed. A run's step failure has reached the run's
-# loggers late or not at all (twice in CI, under load, while Great Expectations was being imported
-# in the background), though the event is in the run's event log: the CLI prints from there the
-# failure lines the logger did not (``cli.runner.run_month``), so the terminal never misses one.
-PRINTED_FAILURES: set[tuple[str, str | None]] = set()
-
-
 class ProgressHandler(logging.Handler):
+    """Started, done, a user message and a failed check, as they happen. A step's failure line is
+    printed by the CLI from the run's events once the run has ended (``cli.runner.run_month``):
+    printed from here it went missing from the terminal three times in CI under load, though the
+    event was in the run's event log and this handler had received it."""
+
     def __init__(self, stream=None) -> None:
         # Dagster logs step events (STEP_START, ...) at DEBUG: take everything and filter here.
         super().__init__(logging.DEBUG)
@@ -102,9 +101,6 @@ class ProgressHandler(logging.Handler):
             line = f"[{month}] {stage_of(meta.get('step_key'))}: started"
         elif event.event_type_value == "STEP_SUCCESS":
             line = f"[{month}] {stage_of(meta.get('step_key'))}: done"
-        elif event.event_type_value == "STEP_FAILURE":
-            line = failure_line(month, meta.get("step_key"), event.step_failure_data)
-            PRINTED_FAILURES.add((meta.get("run_id"), meta.get("step_key")))
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed:

@@ -17,7 +17,7 @@ from pathlib import Path
 import dagster as dg
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from dagster_project.progress import PRINTED_FAILURES, failure_line, step_failure_reason
+from dagster_project.progress import failure_line, step_failure_reason
 from dagster_project.settings import EXTRACTS_ENV, HOME_ENV, HomePaths
 
 DAGSTER_YAML = """\
@@ -204,7 +204,8 @@ def run_config(public: bool = False) -> dict:
 def run_month(month: str, instance: DagsterInstance, log_dir: Path, public: bool = False) -> MonthResult:
     """Run every stage for one extract month (partition key 'YYYY-MM').
 
-    The terminal shows one line per stage (the progress logger, on stderr); the full output of
+    The terminal shows one line per stage (the progress logger, on stderr; a failed step's line
+    once the run has ended, from its events); the full output of
     the run (dbt's included) goes to a log file under ``log_dir``, also kept in the Dagster event log.
     ``public``: also publish the suppressed public variant.
     """
@@ -225,10 +226,7 @@ def run_month(month: str, instance: DagsterInstance, log_dir: Path, public: bool
         for event in result.all_events:  # the log is where the whole error is read (private zone)
             if event.event_type_value != "STEP_FAILURE":
                 continue
-            if (result.run_id, event.step_key) not in PRINTED_FAILURES:  # progress.PRINTED_FAILURES
-                print(failure_line(month, event.step_key, event.step_failure_data), file=sys.stderr, flush=True)
-                print(f"the progress logger did not receive the failure of {event.step_key}: printed from the run's "
-                      "events")
+            print(failure_line(month, event.step_key, event.step_failure_data), file=sys.stderr, flush=True)
             if event.step_failure_data.error:
                 print(f"\n{event.step_key} failed (run {result.run_id}):\n"
                       f"{event.step_failure_data.error.to_string()}")

@@ -114,6 +114,9 @@ def build_catalog(published_db: Path, manifest: dict, stamp: datetime) -> dict:
 
 
 def _clean_manifest(manifest: dict) -> dict:
+    """Without who built it and without disabled nodes (the region's benchmark, never in a council's
+    warehouse: dbt lists a disabled model's sources in no fixed order)."""
+    manifest["disabled"] = {}
     meta = manifest.get("metadata", {})
     meta["user_id"] = None
     meta["env"] = {}
