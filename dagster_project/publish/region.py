@@ -140,6 +140,15 @@ def build_benchmark(db: Path, private: Path, *, unit_tests: bool = False) -> Non
                                 f" (dbt's log: {private / 'logs'})")
 
 
+def benchmark_rows(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Every row of the benchmark with its measure's name, unit and order, in the scorecard's order."""
+    cursor = con.execute(f"""select b.*, m.measure_name, m.unit, m.sort_order from {BENCHMARK_TABLE} as b
+                             inner join main.dim_measure as m using (measure_id)
+                             order by m.sort_order, b.measure_id, b.month, b.la_code""")
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
 def _write_version(version: Path, councils: Sequence[Council], files: list[tuple[str, str]],
                    private: Path) -> tuple[int, int]:
     """Every file of a new version; returns the number of councils and of months in the pool."""
@@ -152,8 +161,9 @@ def _write_version(version: Path, councils: Sequence[Council], files: list[tuple
                               ("benchmark.parquet", "format parquet, compression zstd")):
             con.execute(f"copy (select * from {BENCHMARK_TABLE} order by measure_id, month, la_code) "
                         f"to '{version / name}' ({options})")
-        write_pages(con, BENCHMARK_TABLE, version)
-        write_workbook(con, BENCHMARK_TABLE, version / "benchmark.xlsx")
+        rows = benchmark_rows(con)  # read once, for the pages and the workbook
+        write_pages(rows, version)
+        write_workbook(rows, version / "benchmark.xlsx")
         return con.execute("select count(distinct la_code), count(distinct month) "
                            "from region.council_figures").fetchone()
     finally:

@@ -17,8 +17,6 @@ from collections import defaultdict
 from html import escape
 from pathlib import Path
 
-import duckdb
-
 HIGHLIGHT, OTHERS, INK, BAND = "#1d70b8", "#b1b4b6", "#0b0c0c", "#e8e8e8"
 BAR_HEIGHT, LABEL_WIDTH, PLOT_WIDTH, LABEL_CHARS = 18, 300, 360, 34
 TREND_LEFT = 64  # room for the axis's labels
@@ -163,13 +161,9 @@ def _page(title: str, body: str) -> str:
             f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>\n")
 
 
-def write_pages(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> None:
-    """index.html and <la_code>.html for every council of the benchmark ``table``."""
-    cursor = con.execute(f"""select b.*, m.measure_name, m.unit, m.sort_order from {table} as b
-                             inner join main.dim_measure as m using (measure_id)
-                             order by m.sort_order, b.measure_id, b.month, b.la_code""")
-    names = [d[0] for d in cursor.description]
-    rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+def write_pages(rows: list[dict], folder: Path) -> None:
+    """index.html and <la_code>.html for every council of the benchmark ``rows``
+    (``region.benchmark_rows``: in the scorecard's measure order)."""
     by_measure: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         by_measure[r["measure_id"]].append(r)

@@ -14,7 +14,6 @@ from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 from openpyxl import Workbook
 from openpyxl.styles import Alignment
 
@@ -35,14 +34,6 @@ RIGHT = Alignment(horizontal="right")
 STATISTICS = (("group_median", "Median of the group"), ("group_lower_quartile", "Lower quartile"),
               ("group_upper_quartile", "Upper quartile"), ("group_min", "Lowest"), ("group_max", "Highest"),
               ("councils_with_value", "Councils with a value"))
-
-
-def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[dict]:
-    cursor = con.execute(f"""select b.*, m.measure_name, m.unit, m.sort_order from {table} as b
-                             inner join main.dim_measure as m using (measure_id)
-                             order by m.sort_order, b.measure_id, b.la_code, b.month""")
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
 
 def _about(wb: Workbook, councils: list[tuple[str, str, str]], months: list) -> None:
@@ -105,9 +96,8 @@ def _measure_sheet(wb: Workbook, rows: list[dict], months: list, sheet_name: str
     print_setup(ws, "4:4")
 
 
-def write_workbook(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> Path:
-    """benchmark.xlsx from the benchmark ``table``."""
-    rows = _rows(con, table)
+def write_workbook(rows: list[dict], path: Path) -> Path:
+    """benchmark.xlsx from the benchmark ``rows`` (``region.benchmark_rows``: in the scorecard's measure order)."""
     months = sorted({r["month"] for r in rows})
     councils = sorted({(r["la_code"], r["la_name"], r["region_name"]) for r in rows})
     wb = Workbook()
