@@ -23,6 +23,7 @@ from dagster_project.cli.region import (
     known_councils,
     region_councils,
     region_exit_code,
+    region_log,
 )
 from dagster_project.councils import COUNCILS_SEED, councils
 from dagster_project.extracts.generator.councils import COUNCILS
@@ -137,6 +138,13 @@ def test_region_root_without_all_councils_exits_2(tmp_path):
     assert not (tmp_path / "home").exists()
 
 
+def test_jobs_needs_all_councils(tmp_path):
+    root = _folders(tmp_path / "extracts", "2023-05")
+    res = run(root, tmp_path / "home", "--all", "--jobs", "2")
+    assert res.returncode == 2 and "--jobs runs councils side by side" in res.stderr
+    assert not (tmp_path / "home").exists()
+
+
 def test_region_with_one_key_for_all_exits_2_before_running(tmp_path):
     root = _folders(tmp_path / "region", "380/2023-05", "601/2023-05")
     res = run(root, tmp_path / "home", "--all-councils", env={KEY_ENV: "ab" * 32})
@@ -146,16 +154,19 @@ def test_region_with_one_key_for_all_exits_2_before_running(tmp_path):
 
 @pytest.mark.e2e
 def test_three_councils_gated_alone(tmp_path):
-    """Three councils with different profiles in one region: the month one council sends broken is
-    rejected in that council only; the others publish every month, each under its own key; a month
-    filed under another council's folder is rejected by its manifest's la_code."""
+    """Three councils with different profiles in one region, two at a time: the month one council
+    sends broken is rejected in that council only; the others publish every month, each under its
+    own key; a month filed under another council's folder is rejected by its manifest's la_code."""
     root = tmp_path / "region"
     for council in ("bradford", "midvale"):
         generate(root, FIRST, LAST, scale=0.03, council=council, region=True)
     generate(root, FIRST, LAST, scale=0.03, council="northshire", region=True, inject=("missing_column",))
-    res = run(root, tmp_path / "home", "--all-councils")
+    res = run(root, tmp_path / "home", "--all-councils", "--jobs", "2")
     assert res.returncode == 2, res.stderr  # a rejected month: the region's exit code says so
     homes = {code: HomePaths(tmp_path / "home" / code) for code in ("380", "601", "701")}
+    for code in homes:  # each council's output shown whole, never interleaved with another's
+        log = (region_log(tmp_path / "home", code)).read_text()
+        assert "2023-06" in log and log in res.stderr, code
     assert published_months(homes["380"]) == published_months(homes["601"]) == [FIRST, LAST]
     assert published_months(homes["701"]) == [FIRST]
     assert "cont_contact_source_code" in res.stderr

@@ -125,6 +125,9 @@ def run(
         "--all-councils", metavar="", help="The extracts root is a region's (<la_code>/<YYYY-MM>/): run each "
         "council's months (default: its pending ones, as --all) in its own home, <home>/<la_code>/, with the "
         "public variant; then publish the regional benchmark in <home>/region/.")] = False,
+    jobs: Annotated[int, typer.Option(
+        min=1, help="With --all-councils: run this many councils at a time (each council's output is shown "
+        "when it ends; each DuckDB may use $CSC_DUCKDB_MEMORY_LIMIT, 3GB by default).")] = 1,
 ) -> None:
     """Run extract month(s) through ingest -> dbt build -> checks -> publish (the Dagster job)."""
     from dagster_project.cli.selection import SelectionError, select_months
@@ -137,7 +140,9 @@ def run(
         from dagster_project.cli.region import MonthOptions
 
         options = MonthOptions(month, all_months, from_month, to_month, force)
-        raise typer.Exit(_run_region(extracts, home, options))
+        raise typer.Exit(_run_region(extracts, home, options, jobs))
+    if jobs != 1:
+        _fail("--jobs runs councils side by side: it needs --all-councils (a council's months run in order)", 2)
     if not extract_months(extracts) and council_folders(extracts):
         _fail(f"{extracts} is a region's root (council folders {', '.join(council_folders(extracts)[:5])}): "
               "add --all-councils, or give one council's folder", 2)
@@ -311,17 +316,20 @@ def ui(
     raise typer.Exit(serve(dagster_dev_command(host, port)))
 
 
-def _run_region(root: Path, home: Path, options) -> int:
+def _run_region(root: Path, home: Path, options, jobs: int) -> int:
     """Every council of a region, each in its own home; a table of how each ended; the region's
     benchmark published from what the councils have published; the exit code."""
     from dagster_project.cli.region import OUTCOMES, RegionRefused, region_exit_code, run_region
     from dagster_project.publish.wap import published_months
 
-    def announce(council) -> None:
+    def announce(council, log: Path | None) -> None:
         console.rule(f"{council.la_code} {council.name} ({council.region})")
+        if log is not None:  # the council ran beside others: its output, whole
+            console.file.write(log.read_text(errors="replace"))
+            console.file.flush()
 
     try:
-        results = run_region(root.absolute(), home.absolute(), options, announce)
+        results = run_region(root.absolute(), home.absolute(), options, announce, jobs)
     except RegionRefused as refused:
         _fail(str(refused), 2)
     table = Table(title="csc-warehouse run --all-councils", show_lines=True)

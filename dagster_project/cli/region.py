@@ -6,8 +6,9 @@ process of its own, against a home of its own (``<home>/<la_code>/``: its Dagste
 working warehouse, pseudonymisation key, baselines, sign-offs and published zone). So one
 council's rejected, held or failed month changes nothing of what another council publishes, its
 gate judges it against its own history only, and no table ever holds two councils' children
-(docs/decisions.md, "A region's councils"). Councils run one after another; each council's run
-lock is its own, so separate commands can also run councils side by side.
+(docs/decisions.md, "A region's councils"). Councils run one after another, or ``--jobs N`` at a
+time: then each council's output goes to ``<home>/region/private/council-runs/<la_code>.log`` and is shown whole
+when the council ends, so councils' lines never interleave. Each council's run lock is its own.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from dagster_project.cli import BUSY
 from dagster_project.cli.selection import SelectionError, select_months
 from dagster_project.councils import Council, councils
 from dagster_project.pseudonym import KEY_ENV, KEY_FILE_ENV
+from dagster_project.publish.region import region_paths
 from dagster_project.publish.wap import published_months
 from dagster_project.settings import LA_CODE_ENV, HomePaths, council_folders, extract_months
 
@@ -144,9 +148,23 @@ def prepare_region_home(home: Path) -> None:
     os.chmod(home, 0o750)
 
 
-def _run(command: list[str], env: dict[str, str]) -> int:
-    """A council's run; on Ctrl-C (which the council's run receives too) wait for it to stop cleanly."""
-    process = subprocess.Popen(command, env=env)
+def region_log(home: Path, la_code: str) -> Path:
+    """Where a council's output goes when councils run side by side (its latest run's), in the
+    region home's private folder (0700) like the region build's own logs."""
+    private = region_paths(home).private_dir
+    private.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return private / "council-runs" / f"{la_code}.log"
+
+
+def _run(command: list[str], env: dict[str, str], log: Path | None = None) -> int:
+    """A council's run, its output to the terminal or to ``log``; on Ctrl-C (which the council's
+    run receives too) wait for it to stop cleanly."""
+    if log is None:
+        process = subprocess.Popen(command, env=env)
+    else:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("wb") as out:
+            process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         return process.wait()
     except KeyboardInterrupt:
@@ -154,24 +172,40 @@ def _run(command: list[str], env: dict[str, str]) -> int:
         raise
 
 
-def run_region(root: Path, home: Path, options: MonthOptions,
-               announce: Callable[[Council], None]) -> list[CouncilResult]:
-    """Run each council in turn (its output passes through); ``announce(council)`` before each. A
-    council with no month to run (none sent, or all published) is not started."""
+def run_region(root: Path, home: Path, options: MonthOptions, announce: Callable[[Council, Path | None], None],
+               jobs: int = 1) -> list[CouncilResult]:
+    """Run each council, ``jobs`` at a time, in LA-code order; a council with no month to run (none
+    sent, or all published) is not started. With one job a council's output passes through and
+    ``announce(council, None)`` comes before it; with more, ``announce(council, log)`` comes when
+    the council has ended, ``log`` holding its output. The results are in LA-code order."""
+    if jobs < 1:
+        raise RegionRefused(f"--jobs {jobs}: run at least one council at a time")
     options = options.resolved()
     plan = [(council, council_env(os.environ, council.la_code)) for council in region_councils(root)]
     prepare_region_home(home)
-    results = []
-    for council, env in plan:
-        announce(council)
+    showing = threading.Lock()  # one council's output at a time
+
+    def one(council: Council, env: dict[str, str]) -> CouncilResult:
+        if jobs == 1:
+            announce(council, None)
         try:
             months = council_months(root, home, council.la_code, options)
         except SelectionError as nothing:
-            results.append(CouncilResult(council, 0, home / council.la_code, f"not run: {nothing}"))
-            continue
-        if not months:
-            results.append(CouncilResult(council, 0, home / council.la_code, "not run: every month is published"))
-            continue
-        code = _run(council_command(root, home, council.la_code, options), env)
-        results.append(CouncilResult(council, code, home / council.la_code))
-    return results
+            result = CouncilResult(council, 0, home / council.la_code, f"not run: {nothing}")
+        else:
+            if not months:
+                result = CouncilResult(council, 0, home / council.la_code, "not run: every month is published")
+            else:
+                log = None if jobs == 1 else region_log(home, council.la_code)
+                code = _run(council_command(root, home, council.la_code, options), env, log)
+                result = CouncilResult(council, code, home / council.la_code)
+                if log is not None:
+                    with showing:
+                        announce(council, log)
+        return result
+
+    if jobs == 1:
+        return [one(council, env) for council, env in plan]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(one, council, env) for council, env in plan]
+        return [future.result() for future in futures]
