@@ -26,6 +26,7 @@ DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
 
 
 PUBLISHED_GROUP_ENV = "CSC_PUBLISHED_GROUP"
+PUBLIC_VARIANT_ENV = "CSC_PUBLIC_VARIANT"  # "1": every run publishes the public variant unless told otherwise
 PRIVATE_UMASK = 0o077  # files 0600, folders 0700 unless opened to readers on purpose
 
 
@@ -33,6 +34,16 @@ def restrict_umask() -> None:
     """Everything a run creates is readable by the service account only (the private zone); the
     publish step opens the published zone to its group explicitly (docs/architecture.md, "Zones")."""
     os.umask(PRIVATE_UMASK)
+
+
+def public_variant_by_default() -> bool:
+    """Whether a run publishes the public variant when its run config does not say
+    (``$CSC_PUBLIC_VARIANT``: "1" yes, "0" or unset no). A council of a region run by Dagster's
+    sensor or schedule sets it, since the regional benchmark pools only public variants."""
+    value = os.environ.get(PUBLIC_VARIANT_ENV, "0")
+    if value not in ("0", "1"):
+        raise ValueError(f"${PUBLIC_VARIANT_ENV}={value!r}: set it to 1 (publish the public variant) or 0")
+    return value == "1"
 
 
 def published_group() -> int | None:

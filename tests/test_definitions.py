@@ -104,3 +104,23 @@ def test_partitions_start_at_the_first_extract_in_london_time(tmp_path):
     env["CSC_FIRST_MONTH"] = "2022-11"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.split()[0] == "2022-11"
+
+
+def _public_default(value: str | None) -> subprocess.CompletedProcess:
+    """The publish step's public-variant default in a code location loaded with $CSC_PUBLIC_VARIANT."""
+    env = {k: v for k, v in os.environ.items() if k != "CSC_PUBLIC_VARIANT"}
+    env |= {} if value is None else {"CSC_PUBLIC_VARIANT": value}
+    code = ("from dagster_project.definitions import MONTHLY_JOB, defs\n"
+            "from dagster_project.publish.assets import PublishConfig\n"
+            "schema = PublishConfig.to_config_schema().as_field().config_type.fields['public']\n"
+            "print(PublishConfig().public, schema.default_value)")
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+
+
+def test_a_region_council_publishes_its_public_variant_from_the_sensor_and_schedule():
+    """Runs the sensor and the schedule start carry no run config: $CSC_PUBLIC_VARIANT=1 makes the
+    public variant (which the regional benchmark pools) the publish step's default."""
+    assert _public_default(None).stdout.split() == ["False", "False"]
+    assert _public_default("1").stdout.split() == ["True", "True"]
+    bad = _public_default("yes")
+    assert bad.returncode != 0 and "$CSC_PUBLIC_VARIANT='yes'" in bad.stderr

@@ -9,16 +9,17 @@ from dagster_project.models.dbt import WRITER_POOL, csc_dbt_models
 from dagster_project.partitions import monthly_partitions
 from dagster_project.publish.wap import publish_month
 from dagster_project.resources import WarehouseResource
+from dagster_project.settings import public_variant_by_default
 
 
 class PublishConfig(dg.Config):
     """Publication settings of a month's run."""
 
     public: bool = Field(
-        default=False,
+        default=public_variant_by_default(),
         description="Also write the public variant (<YYYY-MM>/public/: csv, xlsx, html) with counts of "
                     "1 to 5 children suppressed as 'c' (DfE practice). The internal outputs are always "
-                    "written.",
+                    "written. Default: $CSC_PUBLIC_VARIANT (1 yes, else no).",
     )
 
 
