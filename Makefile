@@ -67,6 +67,14 @@ clean:
 bench: setup
 	$(BIN)/python bench/run_bench.py
 
+# Regional benchmark (bench/region_bench.py): every demo council x 3 months at scale 1 in a region's layout through
+# run --all-councils, one council at a time and two at a time; fits a month's time to its rows; writes
+# bench/region_results.{md,json}. Took 14 minutes on this 2-core machine (2026-12-06); needs ~5 GB free under
+# bench/work/region/.
+.PHONY: bench-region
+bench-region: setup
+	$(BIN)/python bench/region_bench.py
+
 # Quality-gate evaluation (bench/gate_eval.py): for every council and every fault, run 6 clean months then the
 # 7th with the fault injected, through the real command line; checks (a) no clean month blocked and (b) >= 95 %
 # of fault x council pairs rejected or held with the published files unchanged; writes bench/gate_results.{md,json}

@@ -659,16 +659,17 @@ def measured_of(result: dict) -> list[dict]:
     return [r["measured"] for r in runs] + list(floor) + ([gen] if gen else [])
 
 
-def render_markdown(doc: dict) -> str:
-    env, results, targets = doc["environment"], doc["scales"], doc["targets"]
-    lines = [
-        "# csc-warehouse benchmark",
+def report_header(title: str, doc: dict, note: str = "") -> list[str]:
+    """A report's title, the machine and commit measured, the load, and the command to reproduce it."""
+    env = doc["environment"]
+    return [
+        f"# {title}",
         "",
         f"Measured {env['date']} on {env['host_cpus']} CPUs, {env['memory_gb']} GB "
         f"({env['platform']}; Python {env['python']}, DuckDB {env['duckdb']}, polars {env['polars']}), "
         f"commit {env['git_commit']}{' + uncommitted changes' if env['git_dirty'] else ''}.",
         f"Load average (1 min) during the run: {doc['load_min']:.1f} to {doc['load_max']:.1f} "
-        "(the machine is shared; times are wall-clock unless marked CPU)." + steal_sentence(results),
+        "(the machine is shared; times are wall-clock unless marked CPU)." + note,
         "",
         "Reproduce with:",
         "",
@@ -676,6 +677,13 @@ def render_markdown(doc: dict) -> str:
         doc["command"],
         "```",
         "",
+    ]
+
+
+def render_markdown(doc: dict) -> str:
+    results, targets = doc["scales"], doc["targets"]
+    lines = [
+        *report_header("csc-warehouse benchmark", doc, steal_sentence(results)),
         "## Targets (issue 17)",
         "",
         "| target | measured | limit | met |",

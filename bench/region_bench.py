@@ -1,0 +1,197 @@
+#!/usr/bin/env python
+"""The regional benchmark: a region's councils through ``run --all-councils``, measured.
+
+Every demo council of the generator (their volumes differ: 0.35 to 2 times Bradford's at the same
+scale, and their mixes, recording and file styles differ) gets ``--months`` monthly extracts in a
+region's layout (``<root>/<la_code>/<YYYY-MM>/``); then, each in a fresh region home:
+
+1. ``run --all-councils`` with one council at a time (the default), and
+2. ``run --all-councils --jobs 2``;
+
+each measured from outside (wall time, CPU time, peak RSS of the whole process tree; run_bench's
+``run_measured``), with every council-month's own run read back from its Dagster instance (its wall
+time, from the run's first to its last event, and its stages). Then ``run --all-councils`` once more
+with nothing pending: what pooling the councils' published figures and publishing the benchmark
+costs on its own.
+
+From the council-months it fits time = a + b x rows (least squares): ``a`` is what a month costs
+whatever its size, ``b`` what each row adds; with them, docs/scaling.md says how many councils and
+months one machine holds. Results: ``bench/region_results.{json,md}``.
+
+Usage (``make bench-region``)::
+
+    .venv/bin/python bench/region_bench.py [--scale 1] [--months 3] [--last 2023-12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+from benchlib import REPO, months_from, shift_month  # beside this script
+from run_bench import (
+    BENCH,
+    CLI,
+    GB,
+    environment,
+    load_average,
+    manifest_rows,
+    measured_dict,
+    report_header,
+    run_measured,
+)
+
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+from dagster_project.extracts.generator.councils import COUNCILS  # noqa: E402 - after the repository is on the path
+
+
+def read_months(home: Path, months: list[str]) -> dict[str, dict]:
+    """Each month's run in a council's home: its wall time and stages (run_bench's reader, in a child
+    process: it opens that home's Dagster instance)."""
+    out = {}
+    for month in months:
+        reader = subprocess.run([sys.executable, str(BENCH / "run_bench.py"), "--read-run", str(home), month],
+                                capture_output=True, text=True, check=True, cwd=REPO)
+        info = json.loads(reader.stdout or "{}")
+        steps = info.get("steps") or {}
+        ends = [s["end"] for s in steps.values() if "end" in s]
+        if info.get("run_created") is None or not ends:
+            continue
+        out[month] = {"status": info["status"], "run_s": round(max(ends) - info["run_created"], 2),
+                      "steps_s": {k: round(s["end"] - s["start"], 2) for k, s in steps.items() if "end" in s}}
+    return out
+
+
+def extract_rows(folder: Path) -> int:
+    """The rows of a month's extract: its manifest's count, or (a council whose extracts have no
+    manifest) DuckDB's count of every CSV file's rows."""
+    if (folder / "manifest.json").is_file():
+        return manifest_rows(folder)
+    files = sorted(str(f) for f in folder.glob("*.csv"))
+    return sum(duckdb.sql(f"select count(*) from read_csv('{f}', header = true, all_varchar = true)").fetchall()[0][0]
+               for f in files)
+
+
+def council_results(root: Path, homes: Path, months: list[str]) -> list[dict]:
+    """Each council's size and its months' runs (one at a time), in LA-code order."""
+    return [{"name": profile.name, "la_code": profile.la_code, "volume": profile.volume,
+             "rows": extract_rows(root / profile.la_code / months[-1]),
+             "rows_by_month": {m: extract_rows(root / profile.la_code / m) for m in months},
+             "runs": read_months(homes / profile.la_code, months)}
+            for profile in sorted(COUNCILS.values(), key=lambda c: c.la_code)]
+
+
+def fit(points: list[tuple[int, float]]) -> tuple[float, float]:
+    """Least squares ``seconds = a + b * rows``: (a seconds, b seconds per million rows)."""
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    b = sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else 0.0
+    return my - b * mx, b * 1e6
+
+
+def region_run(root: Path, home: Path, logs: Path, tag: str, jobs: int) -> dict:
+    cmd = [CLI, "run", "--extracts", str(root), "--home", str(home), "--all-councils", "--jobs", str(jobs)]
+    m = run_measured(cmd, logs / f"region-{tag}.log")
+    return measured_dict(m)
+
+
+def render(doc: dict) -> str:
+    runs = doc["runs"]
+    one, two = runs["jobs 1"], runs["jobs 2"]
+    a, b = doc["fit"]
+    council_months = sum(r["run_s"] for c in doc["councils"] for r in c["runs"].values())
+    lines = [
+        *report_header("csc-warehouse regional benchmark", doc),
+        f"{len(doc['councils'])} demo councils x {len(doc['months'])} months ({doc['months'][0]} .. "
+        f"{doc['months'][-1]}) at scale {doc['scale']}, in a region's layout, run by `run --all-councils` "
+        "into a fresh region home each time.",
+        "",
+        "| run | wall | CPU | peak RSS (process tree) | exit |",
+        "|---|---|---|---|---|",
+    ]
+    labels = {"jobs 1": "`run --all-councils`", "jobs 2": "`run --all-councils --jobs 2`",
+              "benchmark only": "`run --all-councils` again, nothing pending: the benchmark only"}
+    for tag, m in runs.items():
+        lines.append(f"| {labels[tag]} | "
+                     f"{m['wall_s']:.0f} s | {m['cpu_s']:.0f} s | {m['peak_rss_bytes'] / GB:.2f} GB | "
+                     f"{m['returncode']} |")
+    lines += [
+        "",
+        f"Two councils at a time took {two['wall_s'] / one['wall_s']:.2f} x the time of one at a time "
+        f"({two['wall_s']:.0f} s against {one['wall_s']:.0f} s) on this machine. One at a time, the councils' "
+        f"month runs add up to {council_months:.0f} s of the {one['wall_s']:.0f} s: the rest is each run's "
+        "process start-up and pooling and publishing the benchmark.",
+        "",
+        "## Each council (one at a time)",
+        "",
+        "| council | code | volume | rows per month (latest) | months run | seconds per month (each run) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in doc["councils"]:
+        per = ", ".join(f"{r['run_s']:.1f}" for r in c["runs"].values())
+        lines.append(f"| {c['name']} | {c['la_code']} | {c['volume']} | {c['rows']:,} | {len(c['runs'])} | {per} |")
+    lines += [
+        "",
+        f"Least squares over the council-months after each council's first (a first month also builds "
+        f"the council's home): a month's run takes **{a:.1f} s + {b:.1f} s per million rows** of its "
+        "extract (the run's first to last event; start-up of the process, about 3 s, comes on top).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--months", type=int, default=3)
+    p.add_argument("--last", default="2023-12")
+    p.add_argument("--work", type=Path, default=BENCH / "work" / "region")
+    p.add_argument("--out", type=Path, default=BENCH)
+    p.add_argument("--render", action="store_true", help="only rewrite region_results.md from its json")
+    args = p.parse_args(argv)
+    if args.render:
+        doc = json.loads((args.out / "region_results.json").read_text())
+        (args.out / "region_results.md").write_text(render(doc))
+        return 0
+    months = months_from(shift_month(args.last, 1 - args.months), args.months)
+    env = environment()
+    shutil.rmtree(args.work, ignore_errors=True)
+    root, logs = args.work / "extracts", args.work / "logs"
+    loads = [load_average()]
+    for profile in COUNCILS.values():
+        subprocess.run([CLI, "generate", "--out", str(root), "--first", months[0], "--last", months[-1],
+                        "--scale", str(args.scale), "--council", profile.name, "--region"],
+                       check=True, cwd=REPO, capture_output=True)
+    print(f"[region bench {datetime.now():%H:%M:%S}] generated {len(COUNCILS)} councils", flush=True)
+    runs = {}
+    for tag, jobs in (("jobs 1", 1), ("jobs 2", 2)):
+        runs[tag] = region_run(root, args.work / tag.replace(" ", ""), logs, tag.replace(" ", ""), jobs)
+        loads.append(load_average())
+        print(f"[region bench {datetime.now():%H:%M:%S}] {tag}: {runs[tag]['wall_s']:.0f} s", flush=True)
+    runs["benchmark only"] = region_run(root, args.work / "jobs1", logs, "again", 1)
+    councils = council_results(root, args.work / "jobs1", months)
+    points = [(c["rows_by_month"][m], r["run_s"]) for c in councils for m, r in c["runs"].items() if m != months[0]]
+    doc = {
+        "command": "make bench-region" if argv is None and sys.argv[1:] == [] else
+        ".venv/bin/python bench/region_bench.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "environment": {**env, "date": datetime.now(UTC).isoformat(timespec="seconds")},
+        "scale": args.scale, "months": months, "runs": runs, "councils": councils, "fit": fit(points),
+        "load_min": min(loads), "load_max": max(loads + [load_average()]),
+    }
+    (args.out / "region_results.json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    (args.out / "region_results.md").write_text(render(doc))
+    print(f"wrote {args.out / 'region_results.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
