@@ -7,8 +7,9 @@ working warehouse, pseudonymisation key, baselines, sign-offs and published zone
 council's rejected, held or failed month changes nothing of what another council publishes, its
 gate judges it against its own history only, and no table ever holds two councils' children
 (docs/decisions.md, "A region's councils"). Councils run one after another, or ``--jobs N`` at a
-time: then each council's output goes to ``<home>/region/private/council-runs/<la_code>.log`` and is shown whole
-when the council ends, so councils' lines never interleave. Each council's run lock is its own.
+time: then each council's output is kept in ``<home>/region/private/council-runs/<la_code>.log``
+and shown whole when the council ends, so councils' lines never interleave. Each council's run
+lock is its own.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +28,6 @@ from dagster_project.cli import BUSY
 from dagster_project.cli.selection import SelectionError, select_months
 from dagster_project.councils import Council, councils
 from dagster_project.pseudonym import KEY_ENV, KEY_FILE_ENV
-from dagster_project.publish.region import region_paths
 from dagster_project.publish.wap import published_months
 from dagster_project.settings import LA_CODE_ENV, HomePaths, council_folders, extract_months
 
@@ -149,27 +150,36 @@ def prepare_region_home(home: Path) -> None:
 
 
 def region_log(home: Path, la_code: str) -> Path:
-    """Where a council's output goes when councils run side by side (its latest run's), in the
+    """Where a council's output is kept when councils run side by side (its latest run's), in the
     region home's private folder (0700) like the region build's own logs."""
-    private = region_paths(home).private_dir
-    private.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return private / "council-runs" / f"{la_code}.log"
+    from dagster_project.publish.region import region_paths  # dagster and dbt: only when councils run
+
+    return region_paths(home).private_dir / "council-runs" / f"{la_code}.log"
 
 
 def _run(command: list[str], env: dict[str, str], log: Path | None = None) -> int:
     """A council's run, its output to the terminal or to ``log``; on Ctrl-C (which the council's
-    run receives too) wait for it to stop cleanly."""
+    run receives too) wait for it to stop cleanly. The output goes to a file of this run's own and
+    replaces ``log`` when the run ends, so another command's run of the council (refused as busy)
+    never writes into it."""
     if log is None:
         process = subprocess.Popen(command, env=env)
     else:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("wb") as out:
+        log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(log.parent.parent, 0o700)
+        os.chmod(log.parent, 0o700)
+        fd, own = tempfile.mkstemp(prefix=f".{log.stem}.", suffix=".log", dir=log.parent)
+        with os.fdopen(fd, "wb") as out:
             process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        return process.wait()
+        code = process.wait()
     except KeyboardInterrupt:
         process.wait()
         raise
+    finally:
+        if log is not None:
+            os.replace(own, log)
+    return code
 
 
 def run_region(root: Path, home: Path, options: MonthOptions, announce: Callable[[Council, Path | None], None],
@@ -184,28 +194,39 @@ def run_region(root: Path, home: Path, options: MonthOptions, announce: Callable
     plan = [(council, council_env(os.environ, council.la_code)) for council in region_councils(root)]
     prepare_region_home(home)
     showing = threading.Lock()  # one council's output at a time
+    stopping = threading.Event()  # Ctrl-C: start no more councils
 
-    def one(council: Council, env: dict[str, str]) -> CouncilResult:
+    def one(council: Council, env: dict[str, str]) -> CouncilResult | None:
+        if stopping.is_set():
+            return None
         if jobs == 1:
             announce(council, None)
         try:
             months = council_months(root, home, council.la_code, options)
         except SelectionError as nothing:
-            result = CouncilResult(council, 0, home / council.la_code, f"not run: {nothing}")
-        else:
-            if not months:
-                result = CouncilResult(council, 0, home / council.la_code, "not run: every month is published")
-            else:
-                log = None if jobs == 1 else region_log(home, council.la_code)
-                code = _run(council_command(root, home, council.la_code, options), env, log)
-                result = CouncilResult(council, code, home / council.la_code)
-                if log is not None:
-                    with showing:
-                        announce(council, log)
-        return result
+            return CouncilResult(council, 0, home / council.la_code, f"not run: {nothing}")
+        if not months:
+            return CouncilResult(council, 0, home / council.la_code, "not run: every month is published")
+        log = None if jobs == 1 else region_log(home, council.la_code)
+        code = _run(council_command(root, home, council.la_code, options), env, log)
+        if log is not None:
+            with showing:
+                announce(council, log)
+        return CouncilResult(council, code, home / council.la_code)
 
     if jobs == 1:
-        return [one(council, env) for council, env in plan]
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return [r for council, env in plan if (r := one(council, env)) is not None]
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
         futures = [pool.submit(one, council, env) for council, env in plan]
-        return [future.result() for future in futures]
+        # waiting in short steps keeps this (the main) thread taking Ctrl-C at once, even when the
+        # signal was delivered to a worker thread: no waiting council starts in between
+        while wait(futures, timeout=0.1).not_done:
+            pass
+        results = [future.result() for future in futures]
+    except BaseException:  # Ctrl-C: the councils running stop with it (their process group's), no more start
+        stopping.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return [r for r in results if r is not None]
