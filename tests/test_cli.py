@@ -15,6 +15,7 @@ import pytest
 
 from dagster_project.cli.selection import SelectionError, select_months
 from dagster_project.extracts.fault_catalogue import FAULTS
+from dagster_project.settings import PUBLIC_VARIANT_ENV
 
 CLI = [str(Path(sys.executable).parent / "csc-warehouse")]
 
@@ -108,6 +109,14 @@ def test_generate_help_lists_every_fault_and_run_flags_take_no_value():
     for flag in ("--all", "--force", "--public"):
         line = next(line for line in run_help.splitlines() if flag in line)
         assert "<bool>" not in line, line
+
+
+def test_a_bad_public_variant_setting_exits_2_before_anything_runs(tmp_path):
+    (tmp_path / "extracts" / "2023-05").mkdir(parents=True)
+    res = cli("run", "--extracts", str(tmp_path / "extracts"), "--home", str(tmp_path / "home"), "--all",
+              env={**os.environ, PUBLIC_VARIANT_ENV: "yes"})
+    assert res.returncode == 2 and f"${PUBLIC_VARIANT_ENV}='yes'" in res.stderr, res.stderr
+    assert not (tmp_path / "home").exists()
 
 
 @pytest.mark.e2e

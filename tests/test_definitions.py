@@ -16,6 +16,7 @@ from dagster_project.models.dbt import (
     manifest_is_stale,
     month_start,
 )
+from dagster_project.settings import PUBLIC_VARIANT_ENV
 
 
 def test_definitions_load():
@@ -108,8 +109,8 @@ def test_partitions_start_at_the_first_extract_in_london_time(tmp_path):
 
 def _public_default(value: str | None) -> subprocess.CompletedProcess:
     """The publish step's public-variant default in a code location loaded with $CSC_PUBLIC_VARIANT."""
-    env = {k: v for k, v in os.environ.items() if k != "CSC_PUBLIC_VARIANT"}
-    env |= {} if value is None else {"CSC_PUBLIC_VARIANT": value}
+    env = {k: v for k, v in os.environ.items() if k != PUBLIC_VARIANT_ENV}
+    env |= {} if value is None else {PUBLIC_VARIANT_ENV: value}
     code = ("from dagster_project.definitions import MONTHLY_JOB, defs\n"
             "from dagster_project.publish.assets import PublishConfig\n"
             "schema = PublishConfig.to_config_schema().as_field().config_type.fields['public']\n"
@@ -123,4 +124,4 @@ def test_a_region_council_publishes_its_public_variant_from_the_sensor_and_sched
     assert _public_default(None).stdout.split() == ["False", "False"]
     assert _public_default("1").stdout.split() == ["True", "True"]
     bad = _public_default("yes")
-    assert bad.returncode != 0 and "$CSC_PUBLIC_VARIANT='yes'" in bad.stderr
+    assert bad.returncode != 0 and f"${PUBLIC_VARIANT_ENV}='yes'" in bad.stderr

@@ -19,7 +19,16 @@ from filelock import FileLock, Timeout
 from rich.console import Console
 from rich.table import Table
 
-from dagster_project.settings import HOME_ENV, MONTH_FOLDER_RE, HomePaths, restrict_umask
+from dagster_project.settings import (
+    DEFAULT_DUCKDB_MEMORY_LIMIT,
+    DUCKDB_MEMORY_LIMIT_ENV,
+    HOME_ENV,
+    MONTH_FOLDER_RE,
+    PUBLIC_VARIANT_ENV,
+    HomePaths,
+    public_variant_by_default,
+    restrict_umask,
+)
 
 app = typer.Typer(
     help="csc-warehouse: children's social care data warehouse (SSD extracts -> checked monthly scorecard).",
@@ -118,16 +127,18 @@ def run(
     to_month: Annotated[str | None, typer.Option("--to", help="... to YYYY-MM (inclusive).", callback=_month)] = None,
     force: Annotated[bool, typer.Option("--force", metavar="", help="Run months that are already published "
                                         "again.")] = False,
-    public: Annotated[bool, typer.Option(
-        "--public", metavar="", help="Also publish the public variant (<YYYY-MM>/public/: csv, xlsx, html) with "
-                                     "counts of 1 to 5 children suppressed as 'c'.")] = False,
+    public: Annotated[bool | None, typer.Option(
+        "--public/--no-public", metavar="", help="Also publish the public variant (<YYYY-MM>/public/: csv, xlsx, "
+        f"html) with counts of 1 to 5 children suppressed as 'c' (default: ${PUBLIC_VARIANT_ENV}, off unless 1).",
+        show_default=False)] = None,
     all_councils: Annotated[bool, typer.Option(
         "--all-councils", metavar="", help="The extracts root is a region's (<la_code>/<YYYY-MM>/): run each "
         "council's months (default: its pending ones, as --all) in its own home, <home>/<la_code>/, with the "
         "public variant; then publish the regional benchmark in <home>/region/.")] = False,
     jobs: Annotated[int, typer.Option(
         min=1, help="With --all-councils: run this many councils at a time (each council's output is shown "
-        "when it ends; each DuckDB may use $CSC_DUCKDB_MEMORY_LIMIT, 3GB by default).")] = 1,
+        f"when it ends; each DuckDB may use ${DUCKDB_MEMORY_LIMIT_ENV}, {DEFAULT_DUCKDB_MEMORY_LIMIT} by "
+        "default).")] = 1,
 ) -> None:
     """Run extract month(s) through ingest -> dbt build -> checks -> publish (the Dagster job)."""
     from dagster_project.cli.selection import SelectionError, select_months
@@ -136,6 +147,10 @@ def run(
 
     if not extracts.is_dir():
         _fail(f"extracts folder {extracts} does not exist", 2)
+    try:
+        public_variant_by_default()
+    except ValueError as bad_setting:
+        _fail(str(bad_setting), 2)
     if all_councils:
         from dagster_project.cli.region import MonthOptions
 
@@ -364,7 +379,7 @@ def _run_region(root: Path, home: Path, options, jobs: int) -> int:
     return code
 
 
-def _run_months(months: list[str], log_dir: Path, public: bool = False):
+def _run_months(months: list[str], log_dir: Path, public: bool | None):
     from dagster import DagsterInstance
 
     from dagster_project.cli.runner import reap_dead_runs, run_month

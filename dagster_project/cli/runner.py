@@ -193,21 +193,22 @@ def classify(result: dg.ExecuteInProcessResult, instance: DagsterInstance, month
 PUBLISH_OP = "published__scorecard"
 
 
-def run_config(public: bool = False) -> dict:
-    """The run config of a CLI run: the progress logger, and the publication setting."""
+def run_config(public: bool | None = None) -> dict:
+    """The run config of a CLI run: the progress logger, and the publication setting (None: the
+    publish step's default, ``$CSC_PUBLIC_VARIANT``)."""
     config: dict = {"loggers": {"progress": {}}}
-    if public:
-        config["ops"] = {PUBLISH_OP: {"config": {"public": True}}}
+    if public is not None:
+        config["ops"] = {PUBLISH_OP: {"config": {"public": public}}}
     return config
 
 
-def run_month(month: str, instance: DagsterInstance, log_dir: Path, public: bool = False) -> MonthResult:
+def run_month(month: str, instance: DagsterInstance, log_dir: Path, public: bool | None = None) -> MonthResult:
     """Run every stage for one extract month (partition key 'YYYY-MM').
 
     The terminal shows one line per stage (the progress logger, on stderr; a failed step's line
     once the run has ended, from its events); the full output of
     the run (dbt's included) goes to a log file under ``log_dir``, also kept in the Dagster event log.
-    ``public``: also publish the suppressed public variant.
+    ``public``: also publish the suppressed public variant (None: as ``$CSC_PUBLIC_VARIANT`` says).
     """
     from dagster_project.definitions import MONTHLY_JOB, defs
 
