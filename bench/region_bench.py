@@ -143,7 +143,8 @@ def render(doc: dict) -> str:
         "",
         f"Least squares over the council-months after each council's first (a first month also builds "
         f"the council's home): a month's run takes **{a:.1f} s + {b:.1f} s per million rows** of its "
-        "extract (the run's first to last event; start-up of the process, about 3 s, comes on top).",
+        "extract (the run's first to last event; the process's start-up, about 3 s, comes on top once per "
+        "council and command: a run of several months starts once).",
         "",
     ]
     return "\n".join(lines)
