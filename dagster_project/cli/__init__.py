@@ -379,7 +379,7 @@ def _run_region(root: Path, home: Path, options, jobs: int) -> int:
     return code
 
 
-def _run_months(months: list[str], log_dir: Path, public: bool | None):
+def _run_months(months: list[str], log_dir: Path, public: bool | None = None):
     from dagster import DagsterInstance
 
     from dagster_project.cli.runner import reap_dead_runs, run_month
