@@ -23,6 +23,7 @@ import polars as pl
 import pytest
 
 from dagster_project.contract import DATE_KINDS, FLAG, TABLES, TABLES_BY_NAME
+from dagster_project.councils import councils as english_councils
 from dagster_project.extracts import reader
 from dagster_project.extracts.generator import generate, params
 from dagster_project.extracts.generator.councils import (
@@ -33,6 +34,12 @@ from dagster_project.extracts.generator.councils import (
     CouncilProfile,
     FileStyle,
     council_profile,
+)
+from dagster_project.extracts.generator.sampled import (
+    FIRST_SAMPLED_CODE,
+    SAMPLED_COUNT,
+    sampled_council,
+    sampled_councils,
 )
 from dagster_project.ingest.load import load_extract
 
@@ -47,6 +54,10 @@ DATE_PATTERNS = {
     "uk": r"\d{2}/\d{2}/\d{4}",
 }
 CLI = [str(Path(sys.executable).parent / "csc-warehouse")]
+# three sampled councils beside the hand-written ones: both optional features absent, placeholder
+# dates and DD/MM/YYYY; 0.2 x Bradford with no manifest; row counts only, 1/0 flags
+SAMPLED = ("sampled-12", "sampled-13", "sampled-25")
+NAMES = [*COUNCILS, *SAMPLED]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -58,7 +69,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """council -> extracts root (months 2023-01 and 2023-02)."""
     root = tmp_path_factory.mktemp("councils")
     out = {}
-    for name in COUNCILS:
+    for name in NAMES:
         report = generate(root / name, FIRST, LAST, seed=SEED, scale=SCALE, council=name)
         assert report.council == name and report.months == MONTHS
         out[name] = root / name
@@ -99,7 +110,7 @@ def measures(root: Path) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def measured(generated: dict[str, Path]) -> dict[str, dict[str, float]]:
-    return {name: measures(root) for name, root in generated.items()}
+    return {name: measures(generated[name]) for name in COUNCILS}
 
 
 def sha256(path: Path) -> str:
@@ -168,6 +179,33 @@ def test_invalid_profiles_are_refused() -> None:
     assert isinstance(base, CouncilProfile)
 
 
+def test_sampled_councils_are_fixed_fictional_and_unlike_each_other() -> None:
+    sampled = sampled_councils()
+    assert len(sampled) == SAMPLED_COUNT and sampled == sampled_councils()  # drawn from their names alone
+    assert council_profile("Sampled-7") == sampled_council(7) == sampled[6]
+    assert [p.la_code for p in sampled] == [str(FIRST_SAMPLED_CODE + i) for i in range(SAMPLED_COUNT)]
+    demo = {p.la_code for p in COUNCILS.values()}
+    assert not {p.la_code for p in sampled} & (set(english_councils()) | demo)
+    assert len({p.simulation_seed(42) for p in (*sampled, *COUNCILS.values())}) == SAMPLED_COUNT + len(COUNCILS)
+    volumes = [p.volume for p in sampled]
+    assert min(volumes) < 0.3 and max(volumes) > 2.0
+    police = [p.police_share for p in sampled]
+    assert min(police) < 0.12 and max(police) > 0.45
+    for kind in ("foster_agency", "relative", "residential_purchased"):
+        mix = [p.placement_mix[kind] for p in sampled]
+        assert min(mix) < 0.6 and max(mix) > 1.8, kind
+    assert sum(not p.cp_reviews for p in sampled) > 10 and sum(not p.decision_date for p in sampled) > 10
+    styles = [p.style for p in sampled]
+    assert {s.date for s in styles} == set(DATE_FORMATS) and {s.manifest for s in styles} == {"full", "rows", "none"}
+    assert {s.flags[0].upper() for s in styles} == {"Y", "YES", "TRUE", "1"}
+    assert any(s.placeholder_dates for s in styles) and any(s.header_padding for s in styles)
+    assert len(set(styles)) > SAMPLED_COUNT // 2
+    assert len({(p.volume, p.police_share, p.referral_nfa) for p in sampled}) == SAMPLED_COUNT
+    for name in ("sampled-0", f"sampled-{SAMPLED_COUNT + 1}", "sampled-07", "sampled-"):
+        with pytest.raises(ValueError, match="sampled-1 .. sampled-90"):
+            council_profile(name)
+
+
 def test_unknown_council_names_the_valid_ones(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown council 'atlantis'") as error:
         generate(tmp_path, FIRST, FIRST, scale=0.05, council="atlantis")
@@ -182,6 +220,7 @@ def test_cli_lists_the_councils_and_refuses_an_unknown_one(tmp_path: Path) -> No
     lines = helped.stdout.splitlines()
     for name, profile in COUNCILS.items():
         assert any(name in line and profile.la_code in line for line in lines), name
+    assert any("sampled-1..90" in line and "710..799" in line for line in lines)
     refused = subprocess.run(
         [*CLI, "generate", "--out", "x", "--first", "2023-01", "--last", "2023-01", "--council", "atlantis"],
         capture_output=True,
@@ -232,9 +271,10 @@ def test_late_records_grow_a_month_and_merged_duplicates_vanish(generated: dict[
     """A month's contacts grow in the next extract by a few per cent (late recording); some rows of
     the first extract are gone from the second (duplicate children merged)."""
     first_count = later_count = vanished = 0
-    for name, root in generated.items():
+    for name in COUNCILS:
         if name == DEFAULT_COUNCIL:
             continue
+        root = generated[name]
         first, second = (read(root / m, "ssd_contacts") for m in MONTHS)
         january = [f.filter(pl.col("cont_contact_date").is_between(FIRST, date(2023, 1, 31))) for f in (first, second)]
         first_count += january[0].height
@@ -248,9 +288,10 @@ def test_late_records_grow_a_month_and_merged_duplicates_vanish(generated: dict[
 # each council's files are in its own style
 
 
-@pytest.mark.parametrize("name", list(COUNCILS))
+@pytest.mark.parametrize("name", NAMES)
 def test_files_are_in_the_councils_style(generated: dict[str, Path], name: str) -> None:
-    profile, style = COUNCILS[name], COUNCILS[name].style
+    profile = council_profile(name)
+    style = profile.style
     folder = generated[name] / MONTHS[-1]
     expected_tables = {t.name for t in TABLES} - ({"ssd_cp_reviews"} if not profile.cp_reviews else set())
     assert {p.stem for p in folder.glob("*.csv")} == expected_tables
@@ -293,9 +334,9 @@ def test_files_are_in_the_councils_style(generated: dict[str, Path], name: str) 
         assert read(folder, table.name)[column].null_count() > 0  # ... which the reader reads as NULL
 
 
-@pytest.mark.parametrize("name", list(COUNCILS))
+@pytest.mark.parametrize("name", NAMES)
 def test_manifest_is_in_the_councils_mode(generated: dict[str, Path], name: str) -> None:
-    profile = COUNCILS[name]
+    profile = council_profile(name)
     for month in MONTHS:
         folder = generated[name] / month
         path = folder / "manifest.json"
@@ -375,9 +416,9 @@ def test_a_council_without_an_optional_table_removes_a_stale_file(tmp_path: Path
 # every council loads through the real ingest
 
 
-@pytest.mark.parametrize("name", list(COUNCILS))
+@pytest.mark.parametrize("name", NAMES)
 def test_every_council_loads_cleanly_through_the_ingest(generated: dict[str, Path], name: str) -> None:
-    profile = COUNCILS[name]
+    profile = council_profile(name)
     month = date(2023, 2, 1)
     with duckdb.connect() as con:
         result = load_extract(con, generated[name] / MONTHS[-1], month, run_id="councils", today=date(2023, 3, 10))

@@ -29,7 +29,7 @@ from dagster_project.cli.region import (
     region_log,
 )
 from dagster_project.councils import COUNCILS_SEED, councils
-from dagster_project.extracts.generator.councils import COUNCILS
+from dagster_project.extracts.generator.councils import COUNCILS, council_profile
 from dagster_project.models.dbt import dbt_project
 from dagster_project.pseudonym import KEY_ENV, KEY_FILE_ENV
 from dagster_project.publish.region import RegionBuildFailed, build_benchmark, publish_region, write_pool
@@ -63,6 +63,7 @@ def test_demo_councils_have_codes_no_english_la_has():
     assert fictional and not {p.la_code for p in fictional} & set(councils())
     assert known_councils()["380"] == councils()["380"]
     assert all(known_councils()[p.la_code].name == p.title for p in fictional)
+    assert known_councils()["716"].name == council_profile("sampled-7").title  # the sampled councils too
 
 
 def test_region_councils_in_code_order(tmp_path):

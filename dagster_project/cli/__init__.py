@@ -59,9 +59,13 @@ def _generate_help() -> str:
     """The demo councils and the faults, one line each (neither module imports numpy or polars)."""
     from dagster_project.extracts.fault_catalogue import FAULTS
     from dagster_project.extracts.generator.councils import COUNCILS
+    from dagster_project.extracts.generator.sampled import FIRST_SAMPLED_CODE, SAMPLED_COUNT, sampled_name
 
-    width = max(len(name) for name in COUNCILS)
+    sampled = f"{sampled_name(1)}..{SAMPLED_COUNT}"
+    width = max(len(name) for name in (*COUNCILS, sampled))
     councils = [f"  {name:<{width}}  {p.la_code}  {p.summary}" for name, p in COUNCILS.items()]
+    councils.append(f"  {sampled:<{width}}  {FIRST_SAMPLED_CODE}..{FIRST_SAMPLED_CODE + SAMPLED_COUNT - 1}  "
+                    "fictional councils drawn at random, each its own size, mix and file style")
     width = max(len(name) for name in FAULTS)
     faults = [f"  {name:<{width}}  {what}" for name, what in FAULTS.items()]
     return ("Councils (--council; details in docs/councils.md):\n\n" + "\n".join(councils)

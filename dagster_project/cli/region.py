@@ -72,12 +72,13 @@ class MonthOptions:
 
 
 def known_councils() -> dict[str, Council]:
-    """The English LAs (seeds/dim_council.csv) and the generator's fictional demo councils, whose
-    codes (5xx-7xx) no English LA has."""
+    """The English LAs (seeds/dim_council.csv) and the generator's fictional demo councils, hand-written
+    and sampled, whose codes (5xx-7xx) no English LA has."""
     from dagster_project.extracts.generator.councils import COUNCILS
+    from dagster_project.extracts.generator.sampled import sampled_councils
 
     known = dict(councils())
-    for profile in COUNCILS.values():
+    for profile in (*COUNCILS.values(), *sampled_councils()):
         known.setdefault(profile.la_code, Council(profile.la_code, profile.title, DEMO_REGION))
     return known
 

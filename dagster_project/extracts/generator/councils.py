@@ -460,8 +460,17 @@ COUNCILS: dict[str, CouncilProfile] = {
 
 
 def council_profile(name: str) -> CouncilProfile:
-    """The profile of council ``name``; ValueError naming the valid councils on an unknown name."""
-    profile = COUNCILS.get(name.strip().lower()) if isinstance(name, str) else None
-    if profile is None:
-        raise ValueError(f"unknown council {name!r}; valid councils: {', '.join(COUNCILS)}")
-    return profile
+    """The profile of council ``name``: one of :data:`COUNCILS` or a sampled council
+    (``sampled-1`` .. ``sampled-90``, :mod:`sampled`); ValueError naming the valid councils on an
+    unknown name."""
+    # sampled.py builds on this module, so it is imported here rather than at the top
+    from dagster_project.extracts.generator.sampled import SAMPLED_COUNT, sampled_council, sampled_name, sampled_number
+
+    key = name.strip().lower() if isinstance(name, str) else ""
+    if key in COUNCILS:
+        return COUNCILS[key]
+    number = sampled_number(key)
+    if number is None:
+        raise ValueError(f"unknown council {name!r}; valid councils: {', '.join(COUNCILS)}, "
+                         f"{sampled_name(1)} .. {sampled_name(SAMPLED_COUNT)}")
+    return sampled_council(number)
