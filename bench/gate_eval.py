@@ -22,7 +22,7 @@ command line only (``csc-warehouse generate`` and ``csc-warehouse run`` as child
 
 Targets: (a) no clean month blocked for any council; (b) at least 95 % of fault x council pairs
 caught with published files unchanged. Writes ``bench/gate_results.json`` (everything) and
-``bench/gate_results.md`` (for people), and exits 1 if either target is missed (0 if both are
+``bench/gate_results.md`` (for people; ``--out`` names others), and exits 1 if either target is missed (0 if both are
 met), after writing the report.
 
 Usage (``make gate-eval`` runs the default: every council, every fault, 6 + 1 months from 2023-01
@@ -30,6 +30,7 @@ at scale 1, two jobs)::
 
     .venv/bin/python bench/gate_eval.py [--councils a,b] [--faults a,b|none] [--months 6]
         [--first 2023-01] [--scale 1.0] [--seed 42] [--jobs 2] [--run-timeout 1800] [--keep]
+        [--out gate_results]
 
 Temporary files go under ``bench/gate_work/`` (git-ignored; several GB at scale 1) and each unit's
 folders are deleted when it is done unless ``--keep``.
@@ -64,8 +65,7 @@ from benchlib import REPO, memory_total_bytes, months_from, rel  # beside this s
 
 BENCH = REPO / "bench"
 WORK = BENCH / "gate_work"
-RESULTS_JSON = BENCH / "gate_results.json"
-RESULTS_MD = BENCH / "gate_results.md"
+RESULTS = "gate_results"  # bench/<name>.json and .md (--out)
 CLI = str(Path(sys.executable).parent / "csc-warehouse")
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
@@ -137,11 +137,20 @@ def load_registry(seed: int) -> Registry:
         return Registry({"bradford": {}}, "bradford", dict(FAULTS), False, cli_has_council,
                         "dagster_project/extracts/generator/councils.py does not exist yet: evaluated with "
                         "the generator's only council (Bradford, no --council option passed).")
-    councils = {name: _profile_fields(p, seed) for name, p in councils_module.COUNCILS.items()}
+    from dagster_project.extracts.generator.sampled import sampled_councils
+
+    # sampled-1 .. sampled-90 after the hand-written councils: evaluated when --councils names them
+    profiles = dict(councils_module.COUNCILS) | {p.name: p for p in sampled_councils()}
+    councils = {name: _profile_fields(p, seed) for name, p in profiles.items()}
     default = getattr(councils_module, "DEFAULT_COUNCIL", "bradford")
     note = "" if cli_has_council else ("councils.py exists but `csc-warehouse generate` has no --council option "
                                        "yet: only the default council can be generated.")
     return Registry(councils, default, dict(FAULTS), True, cli_has_council, note)
+
+
+def hand_written(registry: Registry) -> list[str]:
+    """The councils evaluated by default: the hand-written ones, not the sampled."""
+    return [c for c in registry.councils if not c.startswith("sampled-")]
 
 
 def council_seed(name: str, base: int, registry: Registry) -> int:
@@ -424,6 +433,15 @@ class Config:
     keep: bool
     timeout: float | None
     registry: Registry
+    results: str = RESULTS
+
+    @property
+    def results_json(self) -> Path:
+        return BENCH / f"{self.results}.json"
+
+    @property
+    def results_md(self) -> Path:
+        return BENCH / f"{self.results}.md"
 
 
 def generate(cfg: Config, council: str, out: Path, logs: Path, inject: str | None, first: str | None = None,
@@ -691,7 +709,7 @@ def write_report(cfg: Config, meta: dict[str, Any], clean: dict, faults: dict, s
                                         "run_timeout_s": cfg.timeout},
                "summary": summary, "clean": clean, "faults": faults,
                "fault_descriptions": {f: cfg.registry.faults.get(f, "") for f in cfg.faults}}
-    RESULTS_JSON.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    cfg.results_json.write_text(json.dumps(payload, indent=2, default=str) + "\n")
 
     def yes(ok: bool | None) -> str:
         return "not evaluated" if ok is None else "**met**" if ok else "**NOT met**"
@@ -702,7 +720,7 @@ def write_report(cfg: Config, meta: dict[str, Any], clean: dict, faults: dict, s
     L.append("Does the publication gate let every clean month through and stop every injected fault? "
              "Each council's clean months are run in order; then, from a copy of the warehouse as it stood "
              f"after month {len(cfg.months) - 1}, the last month is run again once per fault with that fault "
-             "injected. Produced by `bench/gate_eval.py`; every figure below is in `bench/gate_results.json`.")
+             f"injected. Produced by `bench/gate_eval.py`; every figure below is in `{rel(cfg.results_json)}`.")
     L.append("")
     L.append(f"* Command: `{meta['command']}`")
     L.append(f"* Date: {meta['started']} to {meta['finished']} (UTC); total time **{meta['total_minutes']} min**"
@@ -723,8 +741,8 @@ def write_report(cfg: Config, meta: dict[str, Any], clean: dict, faults: dict, s
              + ("" if len(cfg.faults) == len(cfg.registry.faults) else f" ({', '.join(cfg.faults)})"))
     if cfg.registry.note:
         L.append(f"* Note: {cfg.registry.note}")
-    default_config = (set(cfg.councils) == set(cfg.registry.councils) and set(cfg.faults) == set(cfg.registry.faults)
-                      and cfg.scale == 1.0 and len(cfg.months) == 7)
+    default_config = (set(cfg.councils) == set(hand_written(cfg.registry))
+                      and set(cfg.faults) == set(cfg.registry.faults) and cfg.scale == 1.0 and len(cfg.months) == 7)
     if not default_config:
         L.append("* This is **not the default configuration** (every council, every fault, 6 + 1 months, "
                  "scale 1): the targets below hold for this configuration only.")
@@ -896,15 +914,15 @@ def write_report(cfg: Config, meta: dict[str, Any], clean: dict, faults: dict, s
              "is pointed at the copy's own event-log folder. *Published unchanged* compares path + SHA-256 of "
              "every file under `<home>/published` with the snapshot.")
     L.append("")
-    RESULTS_MD.write_text("\n".join(L) + "\n")
+    cfg.results_md.write_text("\n".join(L) + "\n")
 
 
 # --------------------------------------------------------------------------------------------
 
 
-def parse_list(text: str | None, known: list[str], what: str) -> list[str]:
+def parse_list(text: str | None, known: list[str], what: str, default: list[str] | None = None) -> list[str]:
     if text is None:
-        return list(known)
+        return list(known if default is None else default)
     if text.strip().lower() in ("", "none"):
         return []
     names = [t.strip() for t in text.split(",") if t.strip()]
@@ -918,7 +936,8 @@ def parse_list(text: str | None, known: list[str], what: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--councils", help="comma-separated council names (default: every council in COUNCILS)")
+    ap.add_argument("--councils", help="comma-separated council names (default: every council in COUNCILS; "
+                    "sampled-1 .. sampled-90 when named)")
     ap.add_argument("--faults", help="comma-separated fault names, or 'none' (default: every fault in FAULTS)")
     ap.add_argument("--months", type=int, default=6, help="M: clean months before the faulty one (default 6)")
     ap.add_argument("--first", default="2023-01", help="first extract month, YYYY-MM (default 2023-01)")
@@ -930,7 +949,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run-timeout", type=float, default=1800.0,
                     help="seconds before a single command is killed and recorded as a crash (default 1800; 0: none)")
     ap.add_argument("--keep", action="store_true", help="keep bench/gate_work/ folders (extracts, homes, logs)")
+    ap.add_argument("--out", default=RESULTS, help=f"write bench/OUT.json and bench/OUT.md (default {RESULTS})")
     args = ap.parse_args(argv)
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", args.out):
+        ap.error("--out is a file name stem under bench/: letters, digits, _ and -")
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.first):
         ap.error("--first must be YYYY-MM")
     if args.months < 1 or args.jobs < 1 or args.scale <= 0:
@@ -942,7 +964,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gate_eval: could not read the councils or faults registry: {type(exc).__name__}: {exc}",
               file=sys.stderr)
         return 2
-    councils = parse_list(args.councils, list(registry.councils), "council(s)")
+    councils = parse_list(args.councils, list(registry.councils), "council(s)", hand_written(registry))
     if not registry.cli_has_council:
         others = [c for c in councils if c != registry.default_council]
         if others:
@@ -957,7 +979,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"note: {registry.note}")
 
     cfg = Config(councils, faults, months_from(args.first, args.months + 1), args.scale, args.seed, args.jobs,
-                 args.keep, args.run_timeout or None, registry)
+                 args.keep, args.run_timeout or None, registry, args.out)
     exe = Path(sys.executable)
     command = " ".join(shlex.quote(a) for a in [rel(exe) if exe.is_absolute() else str(exe),
                                                 rel(Path(__file__).resolve()), *sys.argv[1:]])
@@ -988,7 +1010,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{'met' if summary['target_a_met'] else 'NOT met'}; (b) faults stopped: {summary['fault_pairs_stopped']}/"
         f"{summary['fault_pairs']}" + (f" = {share:.1%}" if share is not None else "")
         + f" -> {({None: 'not evaluated', True: 'met', False: 'NOT met'})[summary['target_b_met']]}")
-    say(f"wrote {rel(RESULTS_MD)} and {rel(RESULTS_JSON)} ({meta['total_minutes']} min)")
+    say(f"wrote {rel(cfg.results_md)} and {rel(cfg.results_json)} ({meta['total_minutes']} min)")
     if interrupted:
         return 130
     return 0 if summary["target_a_met"] and summary["target_b_met"] is not False else 1
