@@ -27,6 +27,8 @@ DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
 
 PUBLISHED_GROUP_ENV = "CSC_PUBLISHED_GROUP"
 PUBLIC_VARIANT_ENV = "CSC_PUBLIC_VARIANT"  # "1": every run publishes the public variant unless told otherwise
+# the Dagster pool of every step that writes the working warehouse: one at a time (DuckDB has one writer)
+WRITER_POOL = "warehouse_writer"
 PRIVATE_UMASK = 0o077  # files 0600, folders 0700 unless opened to readers on purpose
 
 

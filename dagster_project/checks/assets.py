@@ -47,10 +47,10 @@ from dagster_project.checks.results import (
 )
 from dagster_project.checks.signoff import signoffs_for_month
 from dagster_project.contract import TABLES, parse_month
-from dagster_project.ingest.assets import WRITER_POOL
 from dagster_project.models.dbt import csc_dbt_models
 from dagster_project.published_figures import settle_publications
 from dagster_project.resources import WarehouseResource
+from dagster_project.settings import WRITER_POOL
 
 RAW_FAMILIES = ("gx_suite", "volume_drift", "quarantine_rate", "load_reconciliation")  # one check per table
 EXTRACT_FAMILIES = ("freshness", "resent")  # on raw/extracts

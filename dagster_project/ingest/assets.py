@@ -17,8 +17,8 @@ from dagster_project.ingest.raw_schema import LOG_TABLES_DDL, RAW_SCHEMA
 from dagster_project.partitions import monthly_partitions
 from dagster_project.pseudonym import prepare_key
 from dagster_project.resources import WarehouseResource
+from dagster_project.settings import WRITER_POOL
 
-WRITER_POOL = "warehouse_writer"
 REJECTED_TAG = "csc/extract_rejected"
 
 

@@ -30,6 +30,7 @@ from packaging import version
 from dagster_project.partitions import monthly_partitions
 from dagster_project.pseudonym import key_env
 from dagster_project.resources import WarehouseResource
+from dagster_project.settings import WRITER_POOL
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_DIR = REPO_ROOT / "dbt"
@@ -38,7 +39,6 @@ DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 WAREHOUSE_DB_ENV = "CSC_WAREHOUSE_DB"
 EXTRACT_MONTH_ENV = "CSC_EXTRACT_MONTH"
 PARTIAL_PARSE = "partial_parse.msgpack"
-WRITER_POOL = "warehouse_writer"
 
 
 def month_start(partition_key: str) -> str:

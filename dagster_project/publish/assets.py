@@ -5,11 +5,11 @@ import dagster as dg
 from pydantic import Field
 
 from dagster_project.contract import parse_month
-from dagster_project.models.dbt import WRITER_POOL, csc_dbt_models
+from dagster_project.models.dbt import csc_dbt_models
 from dagster_project.partitions import monthly_partitions
 from dagster_project.publish.wap import publish_month
 from dagster_project.resources import WarehouseResource
-from dagster_project.settings import public_variant_by_default
+from dagster_project.settings import WRITER_POOL, public_variant_by_default
 
 
 class PublishConfig(dg.Config):
