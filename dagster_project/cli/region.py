@@ -153,9 +153,12 @@ def prepare_region_home(home: Path) -> None:
 def region_log(home: Path, la_code: str) -> Path:
     """Where a council's output is kept when councils run side by side (its latest run's), in the
     region home's private folder (0700) like the region build's own logs."""
-    from dagster_project.publish.region import region_paths  # dagster and dbt: only when councils run
+    from dagster_project.publish.region import region_private_dir  # dagster and dbt: only when councils run
 
-    return region_paths(home).private_dir / "council-runs" / f"{la_code}.log"
+    folder = region_private_dir(home) / "council-runs"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
+    return folder / f"{la_code}.log"
 
 
 def _run(command: list[str], env: dict[str, str], log: Path | None = None) -> int:
@@ -166,9 +169,6 @@ def _run(command: list[str], env: dict[str, str], log: Path | None = None) -> in
     if log is None:
         process = subprocess.Popen(command, env=env)
     else:
-        log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(log.parent.parent, 0o700)
-        os.chmod(log.parent, 0o700)
         fd, own = tempfile.mkstemp(prefix=f".{log.stem}.", suffix=".log", dir=log.parent)
         with os.fdopen(fd, "wb") as out:
             process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -79,6 +79,15 @@ def region_paths(home: Path) -> HomePaths:
     return HomePaths(home / REGION_FOLDER)
 
 
+def region_private_dir(home: Path) -> Path:
+    """The region's private folder (its build's working files and logs, its lock, the councils' run
+    logs), made 0700 whoever made it first."""
+    private = region_paths(home).private_dir
+    private.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(private, 0o700)
+    return private
+
+
 def pooled_files(home: Path, councils: Sequence[Council]) -> tuple[list[tuple[str, str]], list[str]]:
     """(la_code, public scorecard.parquet path) of every month each council has published, and the
     months published without a public variant."""
@@ -181,13 +190,13 @@ def publish_region(home: Path, councils: Sequence[Council]) -> RegionPublication
     for folder in (paths.home, paths.published_dir, versions):
         folder.mkdir(parents=True, exist_ok=True)
         grant(folder, 0o750, published_group())
-    paths.private_dir.mkdir(mode=0o700, exist_ok=True)
-    with FileLock(str(paths.private_dir / ".region.lock")):  # two region runs publish one after the other
+    private = region_private_dir(home)
+    with FileLock(str(private / ".region.lock")):  # two region runs publish one after the other
         remove_old_versions(paths)  # and what a killed run left, before numbering the new one
         version = next_version(versions)
         version.mkdir()
         try:
-            councils_pooled, months = _write_version(version, councils, files, paths.private_dir)
+            councils_pooled, months = _write_version(version, councils, files, private)
         except BaseException:
             shutil.rmtree(version)  # nothing of a failed build is published
             raise
