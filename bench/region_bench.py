@@ -1,12 +1,13 @@
 #!/usr/bin/env python
 """The regional benchmark: a region's councils through ``run --all-councils``, measured.
 
-Every demo council of the generator (their volumes differ: 0.35 to 2 times Bradford's at the same
-scale, and their mixes, recording and file styles differ) gets ``--months`` monthly extracts in a
-region's layout (``<root>/<la_code>/<YYYY-MM>/``); then, each in a fresh region home:
+``--councils`` councils (20 by default: the generator's six hand-written councils, then sampled-1,
+sampled-2, ...; their volumes differ from 0.2 to 2.3 times Bradford's at the same scale, and their
+mixes, recording and file styles differ) get ``--months`` monthly extracts in a region's layout
+(``<root>/<la_code>/<YYYY-MM>/``); then, each in a fresh region home:
 
 1. ``run --all-councils`` with one council at a time (the default), and
-2. ``run --all-councils --jobs 2``;
+2. ``run --all-councils --jobs 2`` (``--jobs`` lists the job counts run);
 
 each measured from outside (wall time, CPU time, peak RSS of the whole process tree; run_bench's
 ``run_measured``), with every council-month's own run read back from its Dagster instance (its wall
@@ -16,11 +17,13 @@ costs on its own.
 
 From the council-months it fits time = a + b x rows (least squares): ``a`` is what a month costs
 whatever its size, ``b`` what each row adds; with them, docs/scaling.md says how many councils and
-months one machine holds. Results: ``bench/region_results.{json,md}``.
+months one machine holds. Linear in councils means the region's data-dependent time (each month's
+time less ``a``) per row is Bradford's alone: issue 18 asks for 20 councils <= 22 x one council's,
+i.e. a ratio <= 1.1 when the councils' sizes differ. Results: ``bench/region_results.{json,md}``.
 
 Usage (``make bench-region``)::
 
-    .venv/bin/python bench/region_bench.py [--scale 1] [--months 3] [--last 2023-12]
+    .venv/bin/python bench/region_bench.py [--councils 20] [--jobs 1,2] [--scale 1] [--months 3] [--last 2023-12]
 """
 
 from __future__ import annotations
@@ -49,7 +52,18 @@ from run_bench import (
 
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
-from dagster_project.extracts.generator.councils import COUNCILS  # noqa: E402 - after the repository is on the path
+from dagster_project.extracts.generator.councils import COUNCILS, CouncilProfile  # noqa: E402 - after sys.path
+from dagster_project.extracts.generator.sampled import sampled_council  # noqa: E402
+from dagster_project.publish.wap import published_months  # noqa: E402
+from dagster_project.settings import HomePaths  # noqa: E402
+
+LINEAR_LIMIT = 1.1  # issue 18: 20 councils <= 22 x one council's data-dependent time
+
+
+def bench_councils(count: int) -> list[CouncilProfile]:
+    """The hand-written councils, then as many sampled ones as ``count`` needs."""
+    written = list(COUNCILS.values())
+    return written[:count] + [sampled_council(n) for n in range(1, count - len(written) + 1)]
 
 
 def read_months(home: Path, months: list[str]) -> dict[str, dict]:
@@ -79,13 +93,14 @@ def extract_rows(folder: Path) -> int:
                for f in files)
 
 
-def council_results(root: Path, homes: Path, months: list[str]) -> list[dict]:
+def council_results(root: Path, homes: Path, months: list[str], profiles: list[CouncilProfile]) -> list[dict]:
     """Each council's size and its months' runs (one at a time), in LA-code order."""
     return [{"name": profile.name, "la_code": profile.la_code, "volume": profile.volume,
              "rows": extract_rows(root / profile.la_code / months[-1]),
              "rows_by_month": {m: extract_rows(root / profile.la_code / m) for m in months},
-             "runs": read_months(homes / profile.la_code, months)}
-            for profile in sorted(COUNCILS.values(), key=lambda c: c.la_code)]
+             "runs": read_months(homes / profile.la_code, months),
+             "published": sorted(set(published_months(HomePaths(homes / profile.la_code))) & set(months))}
+            for profile in sorted(profiles, key=lambda c: c.la_code)]
 
 
 def fit(points: list[tuple[int, float]]) -> tuple[float, float]:
@@ -98,6 +113,26 @@ def fit(points: list[tuple[int, float]]) -> tuple[float, float]:
     return my - b * mx, b * 1e6
 
 
+def linearity(councils: list[dict], months: list[str], a: float, b: float) -> dict:
+    """Data-dependent seconds (a month's run less the fitted fixed cost ``a``) per million rows, over
+    the fitted council-months: the whole region's, Bradford's alone, and their ratio; with how far a
+    month's time scatters around the line (the ratio's uncertainty is about that scatter over
+    Bradford's data-dependent seconds a month)."""
+    def fitted(chosen: list[dict]) -> list[tuple[int, float]]:
+        return [(c["rows_by_month"][m], r["run_s"]) for c in chosen for m, r in c["runs"].items() if m != months[0]]
+
+    def per_million(pairs: list[tuple[int, float]]) -> float:
+        return sum(t - a for _, t in pairs) / sum(rows for rows, _ in pairs) * 1e6
+
+    everyone, bradford = fitted(councils), fitted([c for c in councils if c["name"] == "bradford"])
+    residuals = [t - a - b * rows / 1e6 for rows, t in everyone]
+    region, alone = per_million(everyone), per_million(bradford)
+    return {"region_s_per_m_rows": round(region, 2), "bradford_s_per_m_rows": round(alone, 2),
+            "ratio": round(region / alone, 3), "limit": LINEAR_LIMIT,
+            "residual_sd_s": round((sum(r * r for r in residuals) / max(len(residuals) - 2, 1)) ** 0.5, 2),
+            "bradford_month_s": round(sum(t - a for _, t in bradford) / len(bradford), 2)}
+
+
 def region_run(root: Path, home: Path, logs: Path, tag: str, jobs: int) -> dict:
     cmd = [CLI, "run", "--extracts", str(root), "--home", str(home), "--all-councils", "--jobs", str(jobs)]
     m = run_measured(cmd, logs / f"region-{tag}.log")
@@ -106,30 +141,37 @@ def region_run(root: Path, home: Path, logs: Path, tag: str, jobs: int) -> dict:
 
 def render(doc: dict) -> str:
     runs = doc["runs"]
-    one, two = runs["jobs 1"], runs["jobs 2"]
+    one = runs["jobs 1"]
     a, b = doc["fit"]
     council_months = sum(r["run_s"] for c in doc["councils"] for r in c["runs"].values())
     lines = [
         *report_header("csc-warehouse regional benchmark", doc),
-        f"{len(doc['councils'])} demo councils x {len(doc['months'])} months ({doc['months'][0]} .. "
+        f"{len(doc['councils'])} demo councils ({', '.join(c['name'] for c in doc['councils'])}) "
+        f"x {len(doc['months'])} months ({doc['months'][0]} .. "
         f"{doc['months'][-1]}) at scale {doc['scale']}, in a region's layout, run by `run --all-councils` "
         "into a fresh region home each time.",
         "",
         "| run | wall | CPU | peak RSS (process tree) | exit |",
         "|---|---|---|---|---|",
     ]
-    labels = {"jobs 1": "`run --all-councils`", "jobs 2": "`run --all-councils --jobs 2`",
-              "benchmark only": "`run --all-councils` again, nothing pending: the benchmark only"}
     for tag, m in runs.items():
-        lines.append(f"| {labels[tag]} | "
+        label = ("`run --all-councils` again, nothing pending: the benchmark only" if tag == "benchmark only" else
+                 "`run --all-councils" + ("`" if tag == "jobs 1" else f" --{tag}`"))
+        lines.append(f"| {label} | "
                      f"{m['wall_s']:.0f} s | {m['cpu_s']:.0f} s | {m['peak_rss_bytes'] / GB:.2f} GB | "
                      f"{m['returncode']} |")
+    lines.append("")
+    for tag, m in runs.items():
+        if tag not in ("jobs 1", "benchmark only"):
+            lines.append(f"{tag.split()[1]} councils at a time took {m['wall_s'] / one['wall_s']:.2f} x the time "
+                         f"of one at a time ({m['wall_s']:.0f} s against {one['wall_s']:.0f} s) on this machine.")
+    unpublished = [f"{c['name']} {m}" for c in doc["councils"] for m in doc["months"]
+                   if m not in c.get("published", doc["months"])]
     lines += [
-        "",
-        f"Two councils at a time took {two['wall_s'] / one['wall_s']:.2f} x the time of one at a time "
-        f"({two['wall_s']:.0f} s against {one['wall_s']:.0f} s) on this machine. One at a time, the councils' "
-        f"month runs add up to {council_months:.0f} s of the {one['wall_s']:.0f} s: the rest is each run's "
-        "process start-up and pooling and publishing the benchmark.",
+        f"One at a time, the councils' month runs add up to {council_months:.0f} s of the {one['wall_s']:.0f} s: "
+        "the rest is each run's process start-up and pooling and publishing the benchmark. "
+        + ("Every council-month was published." if not unpublished else
+           f"Not published (held or failed): {', '.join(unpublished)}."),
         "",
         "## Each council (one at a time)",
         "",
@@ -147,11 +189,26 @@ def render(doc: dict) -> str:
         "council and command: a run of several months starts once).",
         "",
     ]
+    lin = doc.get("linearity")
+    if lin:
+        met = "met" if lin["ratio"] <= lin["limit"] else "**not met**"
+        lines += [
+            f"Linear in councils: the region's data-dependent time (each month's time less {a:.1f} s) is "
+            f"{lin['region_s_per_m_rows']:.1f} s per million rows; Bradford's alone, "
+            f"{lin['bradford_s_per_m_rows']:.1f} s: a ratio of {lin['ratio']:.2f} (issue 18: 20 councils <= 22 x "
+            f"one council's data-dependent time, i.e. <= {lin['limit']} when their sizes differ): {met}. "
+            f"A month's time scatters by {lin['residual_sd_s']:.1f} s (standard deviation) around the line, "
+            f"against Bradford's {lin['bradford_month_s']:.1f} s of data-dependent time a month, so the ratio "
+            f"is known to about +/- {lin['residual_sd_s'] / max(lin['bradford_month_s'], 0.1):.2f}.",
+            "",
+        ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--councils", type=int, default=20, help="how many councils (the six hand-written first)")
+    p.add_argument("--jobs", default="1,2", help="the --jobs values to run, comma-separated (1 is always run)")
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--months", type=int, default=3)
     p.add_argument("--last", default="2023-12")
@@ -163,29 +220,36 @@ def main(argv: list[str] | None = None) -> int:
         doc = json.loads((args.out / "region_results.json").read_text())
         (args.out / "region_results.md").write_text(render(doc))
         return 0
+    jobs_list = sorted({1, *(int(j) for j in args.jobs.split(","))})
+    if args.councils < 1 or jobs_list[0] < 1:
+        p.error("--councils and every --jobs value must be at least 1")
+    profiles = bench_councils(args.councils)
     months = months_from(shift_month(args.last, 1 - args.months), args.months)
     env = environment()
     shutil.rmtree(args.work, ignore_errors=True)
     root, logs = args.work / "extracts", args.work / "logs"
     loads = [load_average()]
-    for profile in COUNCILS.values():
+    for profile in profiles:
         subprocess.run([CLI, "generate", "--out", str(root), "--first", months[0], "--last", months[-1],
                         "--scale", str(args.scale), "--council", profile.name, "--region"],
                        check=True, cwd=REPO, capture_output=True)
-    print(f"[region bench {datetime.now():%H:%M:%S}] generated {len(COUNCILS)} councils", flush=True)
+    print(f"[region bench {datetime.now():%H:%M:%S}] generated {len(profiles)} councils", flush=True)
     runs = {}
-    for tag, jobs in (("jobs 1", 1), ("jobs 2", 2)):
-        runs[tag] = region_run(root, args.work / tag.replace(" ", ""), logs, tag.replace(" ", ""), jobs)
+    for jobs in jobs_list:
+        tag = f"jobs {jobs}"
+        runs[tag] = region_run(root, args.work / f"jobs{jobs}", logs, f"jobs{jobs}", jobs)
         loads.append(load_average())
         print(f"[region bench {datetime.now():%H:%M:%S}] {tag}: {runs[tag]['wall_s']:.0f} s", flush=True)
     runs["benchmark only"] = region_run(root, args.work / "jobs1", logs, "again", 1)
-    councils = council_results(root, args.work / "jobs1", months)
+    councils = council_results(root, args.work / "jobs1", months, profiles)
     points = [(c["rows_by_month"][m], r["run_s"]) for c in councils for m, r in c["runs"].items() if m != months[0]]
+    a, b = fit(points)
     doc = {
         "command": "make bench-region" if argv is None and sys.argv[1:] == [] else
         ".venv/bin/python bench/region_bench.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "environment": {**env, "date": datetime.now(UTC).isoformat(timespec="seconds")},
-        "scale": args.scale, "months": months, "runs": runs, "councils": councils, "fit": fit(points),
+        "scale": args.scale, "months": months, "runs": runs, "councils": councils, "fit": (a, b),
+        "linearity": linearity(councils, months, a, b),
         "load_min": min(loads), "load_max": max(loads + [load_average()]),
     }
     (args.out / "region_results.json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
