@@ -67,13 +67,20 @@ clean:
 bench: setup
 	$(BIN)/python bench/run_bench.py
 
-# Regional benchmark (bench/region_bench.py): every demo council x 3 months at scale 1 in a region's layout through
-# run --all-councils, one council at a time and two at a time; fits a month's time to its rows; writes
-# bench/region_results.{md,json}. Took 14 minutes on this 2-core machine (2026-12-06); needs ~5 GB free under
+# Regional benchmark (bench/region_bench.py): 20 councils (the six hand-written, then sampled-1..14) x 3 months at
+# scale 1 in a region's layout through run --all-councils, one council at a time and two at a time; fits a month's
+# time to its rows and checks the time stays linear in councils; writes bench/region_results.{md,json}. Six councils
+# took 14 minutes on this 2-core machine (2026-12-06); 20 take about three times as long; needs ~15 GB free under
 # bench/work/region/.
 .PHONY: bench-region
 bench-region: setup
 	$(BIN)/python bench/region_bench.py
+
+# DuckDB against Spark local (bench/spark_bench.py): three councils' raw layers built by the same dbt build on each
+# engine, figures compared; writes bench/spark_results.{md,json}. Needs Java 17+ (tests/test_spark.py installs it).
+.PHONY: bench-spark
+bench-spark: setup spark-env
+	$(BIN)/python bench/spark_bench.py
 
 # Quality-gate evaluation (bench/gate_eval.py): for every council and every fault, run 6 clean months then the
 # 7th with the fault injected, through the real command line; checks (a) no clean month blocked and (b) >= 95 %

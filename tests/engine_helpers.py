@@ -49,13 +49,18 @@ class Build:
     children: set[str]
 
 
+def dbt_command(args: list[str], work: Path, extract_month: date, dbt: str = DBT) -> list[str]:
+    """``dbt <args>`` on the project (from any folder) with its own target and log folders under ``work``."""
+    return [dbt, *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+            "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
+            "--vars", json.dumps({"extract_month": extract_month.isoformat()})]
+
+
 def run_dbt(args: list[str], work: Path, env: dict[str, str], extract_month: date,
             dbt: str = DBT) -> subprocess.CompletedProcess:
-    """``dbt <args>`` on the project with its own target and log folders under ``work``; must succeed."""
-    cmd = [dbt, *args, "--profiles-dir", ".", "--target-path", str(work / "target"),
-           "--log-path", str(work / "logs"), "--vars", json.dumps({"extract_month": extract_month.isoformat()})]
-    result = subprocess.run(cmd, cwd=DBT_DIR, env={**os.environ, **env}, capture_output=True, text=True,
-                            check=False)
+    """``dbt <args>`` (dbt_command) run in the project's folder; must succeed."""
+    result = subprocess.run(dbt_command(args, work, extract_month, dbt), cwd=DBT_DIR, env={**os.environ, **env},
+                            capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-3000:]
     return result
 
