@@ -77,7 +77,8 @@ bench-region: setup
 	$(BIN)/python bench/region_bench.py
 
 # DuckDB against Spark local (bench/spark_bench.py): three councils' raw layers built by the same dbt build on each
-# engine, figures compared; writes bench/spark_results.{md,json}. Needs Java 17+ (tests/test_spark.py installs it).
+# engine, figures compared; writes bench/spark_results.{md,json}. Needs Java 17+ on the PATH
+# (apt-get install -y openjdk-17-jre-headless; tests/test_spark.py installs it when it runs as root).
 .PHONY: bench-spark
 bench-spark: setup spark-env
 	$(BIN)/python bench/spark_bench.py

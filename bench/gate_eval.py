@@ -150,7 +150,9 @@ def load_registry(seed: int) -> Registry:
 
 def hand_written(registry: Registry) -> list[str]:
     """The councils evaluated by default: the hand-written ones, not the sampled."""
-    return [c for c in registry.councils if not c.startswith("sampled-")]
+    from dagster_project.extracts.generator.sampled import SAMPLED_PREFIX
+
+    return [c for c in registry.councils if not c.startswith(SAMPLED_PREFIX)]
 
 
 def council_seed(name: str, base: int, registry: Registry) -> int:
@@ -715,7 +717,7 @@ def write_report(cfg: Config, meta: dict[str, Any], clean: dict, faults: dict, s
         return "not evaluated" if ok is None else "**met**" if ok else "**NOT met**"
 
     L: list[str] = []
-    L.append("# Quality-gate evaluation (`make gate-eval`)")
+    L.append("# Quality-gate evaluation" + (" (`make gate-eval`)" if cfg.results == RESULTS else ""))
     L.append("")
     L.append("Does the publication gate let every clean month through and stop every injected fault? "
              "Each council's clean months are run in order; then, from a copy of the warehouse as it stood "

@@ -3,8 +3,8 @@
 
 For each council (``--councils``; by default three of different sizes), ``--months`` monthly extracts
 are generated at ``--scale`` and loaded with the real ingest into a DuckDB file (the raw layer), with
-a benchmark pseudonymisation key as the table ``private.pseudonym_key`` (as the engine tests do:
-tests/engine_helpers.py). Then, measured from outside (wall, CPU, peak RSS of the process tree;
+a benchmark pseudonymisation key as the table ``private.pseudonym_key`` (the engine tests' raw layer:
+tests/engine_helpers.raw_layer). Then, measured from outside (wall, CPU, peak RSS of the process tree;
 run_bench's ``run_measured``):
 
 * the floor: DuckDB parsing every column of the latest month's CSV files once;
@@ -27,17 +27,15 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 from benchlib import REPO, months_from, shift_month  # beside this script
 from run_bench import (
     BENCH,
-    CLI,
     FLOOR_SCRIPT,
     GB,
     environment,
@@ -49,15 +47,15 @@ from run_bench import (
 
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
-from dagster_project.extracts.generator.councils import council_profile  # noqa: E402 - after sys.path
-from dagster_project.ingest.load import load_extract  # noqa: E402
-from tests.engine_helpers import (  # noqa: E402 - the engine tests' reference build and dbt command line
+from dagster_project.contract import parse_month  # noqa: E402 - after sys.path
+from dagster_project.extracts.generator.councils import council_profile  # noqa: E402
+from tests.engine_helpers import (  # noqa: E402 - the engine tests' raw layer and dbt command line
     DBT,
     DBT_SPARK,
     SCORECARD_SQL,
     dbt_command,
+    raw_layer,
     scorecard,
-    write_pseudonym_key,
 )
 from tests.pipeline_helpers import TEST_KEY  # noqa: E402
 from tests.test_spark import export_parquet, java_version  # noqa: E402
@@ -65,48 +63,38 @@ from tests.test_spark import export_parquet, java_version  # noqa: E402
 BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
-def month_date(month: str) -> date:
-    return date(int(month[:4]), int(month[5:7]), 1)
-
-
-def raw_layer(council: str, months: list[str], scale: float, work: Path) -> tuple[Path, Path, int]:
-    """The council's extracts and its DuckDB file holding the raw layer of every month and the key
-    table; with the latest month's rows as loaded."""
-    extracts = work / "extracts"
-    subprocess.run([CLI, "generate", "--out", str(extracts), "--first", months[0], "--last", months[-1],
-                    "--scale", str(scale), "--council", council], check=True, cwd=REPO, capture_output=True)
-    db = work / "warehouse.duckdb"
-    with duckdb.connect(str(db)) as con:
-        for month in months:
-            result = load_extract(con, extracts / month, month_date(month))
-        write_pseudonym_key(con)
-    return extracts, db, sum(t.rows_loaded for t in result.tables.values())
+def measured_step(council: str, step: str, cmd: list[str], log: Path, env: dict[str, str] | None = None) -> dict:
+    """One command, measured; a failure stops the benchmark at once, naming the step and its log."""
+    measured = measured_dict(run_measured(cmd, log, env=env))
+    if measured["returncode"] != 0:
+        raise SystemExit(f"{council}: {step} failed (exit {measured['returncode']}): see {log}")
+    return measured
 
 
 def bench_council(council: str, months: list[str], scale: float, work: Path, spark_dir: Path) -> dict:
     work.mkdir(parents=True)
     logs = work / "logs"
-    latest = month_date(months[-1])
-    extracts, db, rows = raw_layer(council, months, scale, work)
-    out: dict = {"council": council, "volume": council_profile(council).volume, "rows": rows}
-    out["floor"] = measured_dict(run_measured([sys.executable, "-c", FLOOR_SCRIPT, str(extracts / months[-1])],
-                                              logs / "floor.log"))
-    duck_env = {"DBT_TARGET": "duckdb", "CSC_WAREHOUSE_DB": str(db), "CSC_PSEUDONYM_KEY": TEST_KEY}
-    out["duckdb build"] = measured_dict(run_measured(dbt_command(BUILD, work / "duckdb", latest, DBT),
-                                                     logs / "duckdb.log", env=os.environ | duck_env))
+    latest = parse_month(months[-1])
+    extracts, db, loaded = raw_layer(work, [parse_month(m) for m in months], scale=scale, council=council)
+    out: dict = {"council": council, "volume": council_profile(council).volume,
+                 "rows": sum(t.rows_loaded for t in loaded.tables.values())}
+    out["floor"] = measured_step(council, "floor", [sys.executable, "-c", FLOOR_SCRIPT, str(extracts / months[-1])],
+                                 logs / "floor.log")
+    duck_env = os.environ | {"DBT_TARGET": "duckdb", "CSC_WAREHOUSE_DB": str(db), "CSC_PSEUDONYM_KEY": TEST_KEY}
+    out["duckdb build"] = measured_step(council, "duckdb build", dbt_command(BUILD, work / "duckdb", latest, DBT),
+                                        logs / "duckdb.log", duck_env)
     t = time.perf_counter()
     parquet = work / "parquet"
     args = {"root": str(parquet), "schemas": export_parquet(db, parquet)}
     out["export parquet s"] = round(time.perf_counter() - t, 2)
     spark_env = os.environ | {"DBT_TARGET": "spark", "CSC_SPARK_DIR": str(spark_dir)}
     register = ["run-operation", "register_parquet_tables", "--args", json.dumps(args)]
-    out["spark register"] = measured_dict(run_measured(dbt_command(register, work / "spark-load", latest, DBT_SPARK),
-                                                       logs / "spark-register.log", env=spark_env))
-    out["spark build"] = measured_dict(run_measured(dbt_command(BUILD, work / "spark-build", latest, DBT_SPARK),
-                                                    logs / "spark-build.log", env=spark_env))
-    for step in ("duckdb build", "spark register", "spark build"):
-        if out[step]["returncode"] != 0:
-            raise SystemExit(f"{council}: {step} failed (exit {out[step]['returncode']}): see {logs}")
+    out["spark register"] = measured_step(council, "spark register",
+                                          dbt_command(register, work / "spark-load", latest, DBT_SPARK),
+                                          logs / "spark-register.log", spark_env)
+    out["spark build"] = measured_step(council, "spark build", dbt_command(BUILD, work / "spark-build", latest,
+                                                                           DBT_SPARK), logs / "spark-build.log",
+                                       spark_env)
     stored = spark_dir / "warehouse" / "main.db" / "fct_scorecard" / "*.parquet"
     with duckdb.connect(str(db), read_only=True) as con:
         ours = scorecard(con.execute(SCORECARD_SQL).fetchall())
@@ -180,21 +168,22 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(args.work, ignore_errors=True)
     spark_dir = args.work / "spark-state"
     loads, results = [load_average()], []
+    doc = {
+        "command": "make bench-spark" if argv is None and sys.argv[1:] == [] else
+        ".venv/bin/python bench/spark_bench.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "environment": {**env, "date": datetime.now(UTC).isoformat(timespec="seconds")},
+        "scale": args.scale, "months": months, "councils": results,
+    }
     for council in councils:
         results.append(bench_council(council, months, args.scale, args.work / council, spark_dir))
         loads.append(load_average())
         last = results[-1]
         print(f"[spark bench {datetime.now():%H:%M:%S}] {council}: duckdb {last['duckdb build']['wall_s']:.0f} s, "
               f"spark {last['spark build']['wall_s']:.0f} s", flush=True)
-    doc = {
-        "command": "make bench-spark" if argv is None and sys.argv[1:] == [] else
-        ".venv/bin/python bench/spark_bench.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        "environment": {**env, "date": datetime.now(UTC).isoformat(timespec="seconds")},
-        "scale": args.scale, "months": months, "councils": results,
-        "load_min": min(loads), "load_max": max(loads),
-    }
-    (args.out / "spark_results.json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
-    (args.out / "spark_results.md").write_text(render(doc))
+        doc |= {"load_min": min(loads), "load_max": max(loads)}
+        # after each council, so a later failure keeps what was measured
+        (args.out / "spark_results.json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
+        (args.out / "spark_results.md").write_text(render(doc))
     print(f"wrote {args.out / 'spark_results.md'}")
     return 0
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.extracts.generator import generate
-from dagster_project.ingest.load import load_extract
+from dagster_project.ingest.load import LoadResult, load_extract
 from tests.pipeline_helpers import TEST_KEY
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -97,15 +97,22 @@ def write_pseudonym_key(duck: duckdb.DuckDBPyConnection) -> None:
     duck.execute("insert into private.pseudonym_key values (?)", [TEST_KEY])
 
 
-def duckdb_reference(work: Path, months: Sequence[date], *, scale: float, council: str) -> tuple[Path, Build]:
-    """The reference build in ``work``: its warehouse file (raw layer and key table included) and figures."""
+def raw_layer(work: Path, months: Sequence[date], *, scale: float, council: str) -> tuple[Path, Path, LoadResult]:
+    """The council's extracts generated for ``months`` in ``work/extracts`` and loaded with the real
+    ingest into ``work/warehouse.duckdb`` (with the key table): (extracts, warehouse, the last month's load)."""
     extracts = work / "extracts"
     generate(extracts, months[0], months[-1], seed=42, scale=scale, council=council)
     db = work / "warehouse.duckdb"
     with duckdb.connect(str(db)) as con:
         for month in months:
-            load_extract(con, extracts / f"{month:%Y-%m}", month)
+            loaded = load_extract(con, extracts / f"{month:%Y-%m}", month)
         write_pseudonym_key(con)
+    return extracts, db, loaded
+
+
+def duckdb_reference(work: Path, months: Sequence[date], *, scale: float, council: str) -> tuple[Path, Build]:
+    """The reference build in ``work``: its warehouse file (raw layer and key table included) and figures."""
+    extracts, db, _ = raw_layer(work, months, scale=scale, council=council)
     shutil.rmtree(extracts)
     env = {"DBT_TARGET": "duckdb", "CSC_WAREHOUSE_DB": str(db), "CSC_PSEUDONYM_KEY": TEST_KEY}
     run_dbt(["build", "--exclude-resource-type", "unit_test"], work / "duckdb", env, months[-1])

@@ -37,28 +37,38 @@ def test_twenty_councils_are_the_six_then_sampled_ones(bench):
 
 
 def test_a_linear_region_has_the_ratio_one_and_no_scatter(bench):
-    # 14 s a month plus 12 s per million rows, exactly; each council's first month (builds its home) is not fitted
-    region = [council(name, rows, [40.0, 14 + 12 * rows / 1e6, 14 + 12 * rows / 1e6])
-              for name, rows in (("bradford", 500_000), ("northshire", 930_000), ("eastborough", 185_000))]
-    points = [(c["rows_by_month"][m], r["run_s"]) for c in region for m, r in c["runs"].items() if m != MONTHS[0]]
-    a, b = bench.fit(points)
-    assert (a, b) == (pytest.approx(14), pytest.approx(12))
-    lin = bench.linearity(region, MONTHS, a, b)
-    assert lin["ratio"] == pytest.approx(1) and lin["residual_sd_s"] == pytest.approx(0, abs=1e-6)
-    assert lin["bradford_month_s"] == pytest.approx(6)
+    # 14 s a month plus 12 s per million rows, exactly, whatever the council's place in the run; each
+    # council's first month (it builds the council's home) is not fitted
+    sizes = (("bradford", 500_000), ("northshire", 930_000), ("eastborough", 185_000), ("midvale", 650_000))
+    region = [council(name, rows, [40.0, 14 + 12 * rows / 1e6, 14 + 12 * rows / 1e6 + 0.01 * (-1) ** i])
+              for i, (name, rows) in enumerate(sizes)]
+    doc = bench.derive({"councils": region, "months": MONTHS})
+    a, b = doc["fit"]
+    assert (a, b) == (pytest.approx(14, abs=0.05), pytest.approx(12, abs=0.1))
+    lin = doc["linearity"]
+    assert lin["position_s"] == pytest.approx(0, abs=0.01) and lin["ratio"] == pytest.approx(1, abs=0.01)
+    assert lin["residual_sd_s"] < 0.05 and lin["councils"] == 4
 
 
-def test_a_region_whose_rows_cost_more_than_bradfords_is_not_linear(bench):
-    # the bigger councils cost twice Bradford's per row: the ratio is well above the limit
-    region = [council("bradford", 500_000, [40.0, 20.0, 20.0]),
-              council("northshire", 1_000_000, [40.0, 38.0, 38.0]),
-              council("midvale", 2_000_000, [40.0, 62.0, 62.0])]
-    lin = bench.linearity(region, MONTHS, 14.0, 12.0)
-    assert lin["ratio"] > bench.LINEAR_LIMIT
-    assert "**not met**" in bench.render({
+def test_councils_costing_more_the_later_they_run_are_not_linear(bench):
+    # every council run after another costs 2 s more a month: against 4-11 s of data a month, far above 1.1
+    region = [council(f"c{i}", rows, [40.0, 14 + 12 * rows / 1e6 + 2 * i, 14 + 12 * rows / 1e6 + 2 * i + 0.1])
+              for i, rows in enumerate((500_000, 300_000, 900_000, 450_000, 700_000))]
+    doc = bench.derive({"councils": region, "months": MONTHS})
+    lin = doc["linearity"]
+    assert lin["position_s"] == pytest.approx(2, abs=0.05) and lin["ratio"] > bench.LINEAR_LIMIT
+    report = bench.render(doc | {
         "environment": {"date": "d", "host_cpus": 2, "memory_gb": 24, "platform": "p", "python": "3", "duckdb": "2",
                         "polars": "2", "git_commit": "c", "git_dirty": False},
-        "load_min": 1, "load_max": 2, "command": "make bench-region", "scale": 1, "months": MONTHS,
+        "load_min": 1, "load_max": 2, "command": "make bench-region", "scale": 1,
         "runs": {"jobs 1": {"wall_s": 300, "cpu_s": 300, "peak_rss_bytes": 1e9, "returncode": 0}},
-        "councils": [c | {"la_code": "380", "volume": 1, "rows": 1} for c in region],
-        "fit": (14.0, 12.0), "linearity": lin})
+        "councils": [c | {"la_code": "380", "volume": 1, "rows": 1} for c in region]})
+    assert "**not met**" in report
+
+
+def test_too_few_council_months_or_sizes_give_no_verdict(bench):
+    doc = bench.derive({"councils": [council("bradford", 500_000, [40.0, 20.0, 20.0])], "months": MONTHS})
+    assert doc["linearity"] is None
+    same_size = [council(f"c{i}", 500_000, [40.0, 20.0, 20.5]) for i in range(4)]
+    assert bench.derive({"councils": same_size, "months": MONTHS})["linearity"] is None
+    assert bench.derive({"councils": [], "months": MONTHS})["fit"] is None
