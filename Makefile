@@ -69,9 +69,9 @@ bench: setup
 
 # Regional benchmark (bench/region_bench.py): 20 councils (the six hand-written, then sampled-1..14) x 3 months at
 # scale 1 in a region's layout through run --all-councils, one council at a time and two at a time; fits a month's
-# time to its rows and checks the time stays linear in councils; writes bench/region_results.{md,json}. Six councils
-# took 14 minutes on this 2-core machine (2026-12-06); 20 take about three times as long; needs ~15 GB free under
-# bench/work/region/.
+# time to its rows and to each council's place in the run (linear in councils); writes bench/region_results.{md,json}.
+# Took 42 minutes on this 2-core machine (2026-12-06); needs about 17 GB free under bench/work/region/ (the six-council
+# run needed 5 GB; scaled by rows).
 .PHONY: bench-region
 bench-region: setup
 	$(BIN)/python bench/region_bench.py
