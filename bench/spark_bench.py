@@ -110,7 +110,8 @@ def bench_council(council: str, months: list[str], scale: float, work: Path, spa
 def render(doc: dict) -> str:
     lines = [
         *report_header("csc-warehouse: DuckDB against Spark (local mode)", doc),
-        f"{len(doc['councils'])} councils x {len(doc['months'])} months ({doc['months'][0]} .. {doc['months'][-1]}) "
+        f"{len(doc['councils'])} council{'s' * (len(doc['councils']) != 1)} "
+        f"x {len(doc['months'])} months ({doc['months'][0]} .. {doc['months'][-1]}) "
         f"at scale {doc['scale']}: each council's raw layer loaded by the real ingest, then the same "
         "`dbt build --exclude-resource-type unit_test` (models, seeds, data tests) on each engine. Spark runs in "
         f"local mode on this machine's {doc['environment']['host_cpus']} cores with a 4 GB driver, one "
@@ -137,8 +138,8 @@ def render(doc: dict) -> str:
         f"In all: DuckDB {duck:.0f} s, Spark {spark:.0f} s (register and build) for the same builds, "
         f"{spark / duck:.1f} x DuckDB's time. Spark's CPU time is not given: its JVM is not a child process "
         "that dbt waits for, so the operating system does not count it to the command. Peak RSS is the sum "
-        "of the process tree's resident memory (the JVM's heap is capped at 4 GB; the rest is its code, "
-        "threads and mapped files).",
+        "of the process tree's resident memory (dbt's Python and Spark's JVM, whose heap is capped at 4 GB by "
+        "`spark.driver.memory`; the rest of the JVM's memory was not broken down).",
         "",
     ]
     return "\n".join(lines)
