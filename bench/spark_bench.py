@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """DuckDB against Spark (local mode) on the same councils' data: where each engine wins.
 
-For each council (``--councils``; by default three of different sizes), ``--months`` monthly extracts
+For each council (``--councils``: names, or a number N for the regional bench's first N councils,
+bench/region_bench.py; by default three of different sizes), ``--months`` monthly extracts
 are generated at ``--scale`` and loaded with the real ingest into a DuckDB file (the raw layer), with
 a benchmark pseudonymisation key as the table ``private.pseudonym_key`` (the engine tests' raw layer:
 tests/engine_helpers.raw_layer). Then, measured from outside (wall, CPU, peak RSS of the process tree;
@@ -18,7 +19,7 @@ DuckDB's. Results: ``bench/spark_results.{json,md}``. Needs ``make spark-env`` a
 
 Usage (``make bench-spark``)::
 
-    .venv/bin/python bench/spark_bench.py [--councils bradford,eastborough,northshire] [--scale 1] [--months 3]
+    .venv/bin/python bench/spark_bench.py [--councils bradford,eastborough,northshire | N] [--scale 1] [--months 3]
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pathlib import Path
 
 import duckdb
 from benchlib import REPO, months_from, shift_month  # beside this script
+from region_bench import bench_councils, fit
 from run_bench import (
     BENCH,
     FLOOR_SCRIPT,
@@ -107,6 +109,13 @@ def bench_council(council: str, months: list[str], scale: float, work: Path, spa
     return out
 
 
+def council_names(spec: str) -> list[str]:
+    """``--councils``: a number N (the regional bench's first N councils) or names, comma-separated."""
+    if spec.isdigit():
+        return [c.name for c in bench_councils(int(spec))]
+    return [council_profile(c).name for c in spec.split(",")]
+
+
 def render(doc: dict) -> str:
     lines = [
         *report_header("csc-warehouse: DuckDB against Spark (local mode)", doc),
@@ -131,6 +140,11 @@ def render(doc: dict) -> str:
             f"{s['wall_s'] / d['wall_s']:.1f} x | "
             + (f"all {c['figures']}" if not c["figures differing"] else f"**{c['figures differing']} differ**")
             + " |")
+    fits = {engine: fit([(c["rows"], c[step]["wall_s"]) for c in doc["councils"]])
+            for engine, step in (("DuckDB", "duckdb build"), ("Spark", "spark build"))}
+    if all(fits.values()):
+        fitted = "; ".join(f"{engine} {a:.1f} s + {b:.1f} s per million rows" for engine, (a, b) in fits.items())
+        lines += ["", f"Build time fitted to the rows of the latest month (least squares over the councils): {fitted}."]
     duck = sum(c["duckdb build"]["wall_s"] for c in doc["councils"])
     spark = sum(c["spark build"]["wall_s"] + c["spark register"]["wall_s"] for c in doc["councils"])
     lines += [
@@ -147,7 +161,8 @@ def render(doc: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--councils", default="bradford,eastborough,northshire")
+    p.add_argument("--councils", default="bradford,eastborough,northshire",
+                   help="council names, or N: the regional bench's first N councils (the six, then sampled-1 ...)")
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--months", type=int, default=3)
     p.add_argument("--last", default="2023-12")
@@ -163,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"{DBT_SPARK} is missing: run `make spark-env`")
     if (java_version() or 0) < 17:
         p.error("Spark 4 needs Java 17 or later on the PATH (apt-get install -y openjdk-17-jre-headless)")
-    councils = [council_profile(c).name for c in args.councils.split(",")]
+    councils = council_names(args.councils)
     months = months_from(shift_month(args.last, 1 - args.months), args.months)
     env = environment()
     shutil.rmtree(args.work, ignore_errors=True)
