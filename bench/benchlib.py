@@ -1,10 +1,15 @@
-"""What the two bench scripts (run_bench.py, gate_eval.py) share: paths, months, the machine."""
+"""What the bench scripts share: paths, months, the machine. Importing it puts this checkout on
+``sys.path``, so the scripts import ``dagster_project`` and the tests' helpers from the checkout
+they are in."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
 
 def rel(path: Path) -> str:

@@ -67,8 +67,6 @@ BENCH = REPO / "bench"
 WORK = BENCH / "gate_work"
 RESULTS = "gate_results"  # bench/<name>.json and .md (--out)
 CLI = str(Path(sys.executable).parent / "csc-warehouse")
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 CATCH_TARGET = 0.95
 EXIT_NAMES = {0: "published", 2: "rejected", 3: "held", 1: "crash"}

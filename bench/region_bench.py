@@ -39,7 +39,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
-from benchlib import REPO, months_from, shift_month  # beside this script
+from benchlib import REPO, months_from, shift_month  # beside this script (and puts the checkout on sys.path)
 from run_bench import (
     BENCH,
     CLI,
@@ -52,12 +52,10 @@ from run_bench import (
     run_measured,
 )
 
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-from dagster_project.extracts.generator.councils import COUNCILS, CouncilProfile  # noqa: E402 - after sys.path
-from dagster_project.extracts.generator.sampled import SAMPLED_COUNT, sampled_council  # noqa: E402
-from dagster_project.publish.wap import published_months  # noqa: E402
-from dagster_project.settings import HomePaths  # noqa: E402
+from dagster_project.extracts.generator.councils import COUNCILS, CouncilProfile
+from dagster_project.extracts.generator.sampled import SAMPLED_COUNT, sampled_council
+from dagster_project.publish.wap import published_months
+from dagster_project.settings import HomePaths
 
 LINEAR_LIMIT = 1.1  # issue 18: 20 councils <= 22 x one council's data-dependent time
 

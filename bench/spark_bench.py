@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-from benchlib import REPO, months_from, shift_month  # beside this script
+from benchlib import months_from, shift_month  # beside this script (and puts the checkout on sys.path)
 from region_bench import bench_councils, fit
 from run_bench import (
     BENCH,
@@ -47,11 +47,9 @@ from run_bench import (
     run_measured,
 )
 
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-from dagster_project.contract import parse_month  # noqa: E402 - after sys.path
-from dagster_project.extracts.generator.councils import council_profile  # noqa: E402
-from tests.engine_helpers import (  # noqa: E402 - the engine tests' raw layer and dbt command line
+from dagster_project.contract import parse_month
+from dagster_project.extracts.generator.councils import council_profile
+from tests.engine_helpers import (
     DBT,
     DBT_SPARK,
     SCORECARD_SQL,
@@ -59,8 +57,8 @@ from tests.engine_helpers import (  # noqa: E402 - the engine tests' raw layer a
     raw_layer,
     scorecard,
 )
-from tests.pipeline_helpers import TEST_KEY  # noqa: E402
-from tests.test_spark import export_parquet, java_version  # noqa: E402
+from tests.pipeline_helpers import TEST_KEY
+from tests.test_spark import export_parquet, java_version
 
 BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
