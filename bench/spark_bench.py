@@ -48,7 +48,8 @@ from run_bench import (
 )
 
 from dagster_project.contract import parse_month
-from dagster_project.extracts.generator.councils import council_profile
+from dagster_project.extracts.generator.councils import COUNCILS, council_profile
+from dagster_project.extracts.generator.sampled import SAMPLED_COUNT
 from tests.engine_helpers import (
     DBT,
     DBT_SPARK,
@@ -110,6 +111,8 @@ def bench_council(council: str, months: list[str], scale: float, work: Path, spa
 def council_names(spec: str) -> list[str]:
     """``--councils``: a number N (the regional bench's first N councils) or names, comma-separated."""
     if spec.isdigit():
+        if not 1 <= int(spec) <= len(COUNCILS) + SAMPLED_COUNT:
+            raise ValueError(f"--councils {spec}: the bench has 1 to {len(COUNCILS) + SAMPLED_COUNT} councils")
         return [c.name for c in bench_councils(int(spec))]
     return [council_profile(c).name for c in spec.split(",")]
 
@@ -176,7 +179,10 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"{DBT_SPARK} is missing: run `make spark-env`")
     if (java_version() or 0) < 17:
         p.error("Spark 4 needs Java 17 or later on the PATH (apt-get install -y openjdk-17-jre-headless)")
-    councils = council_names(args.councils)
+    try:
+        councils = council_names(args.councils)
+    except ValueError as e:  # an unknown name or a number out of range
+        p.error(str(e))
     months = months_from(shift_month(args.last, 1 - args.months), args.months)
     env = environment()
     shutil.rmtree(args.work, ignore_errors=True)

@@ -33,6 +33,9 @@ def test_a_number_of_councils_is_the_regional_benchs(bench):
     assert bench.council_names("8") == ["bradford", "northshire", "eastborough", "westmoor", "midvale",
                                         "kingsbay-on-sea", "sampled-1", "sampled-2"]
     assert bench.council_names("bradford,sampled-3") == ["bradford", "sampled-3"]
+    for refused in ("0", "97", "bradford,nowhere"):
+        with pytest.raises(ValueError):
+            bench.council_names(refused)
 
 
 def test_the_report_fits_each_engine_and_flags_differing_figures(bench):
@@ -47,3 +50,5 @@ def test_the_report_fits_each_engine_and_flags_differing_figures(bench):
     assert "| a | 1.0 | 500,000 |" in report and "| all 348 |" in report
     assert "**3 differ**" in report
     assert "In all: DuckDB 30 s, Spark 280 s (register and build)" in report
+    # one council: nothing to fit
+    assert "fitted" not in bench.render({**doc, "councils": doc["councils"][:1]})
