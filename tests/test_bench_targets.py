@@ -1,22 +1,13 @@
 """The benchmark's target checks (bench/run_bench.py): pure functions over measured results."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "run_bench.py"
+from tests.bench_scripts import load_bench_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(BENCH.parent))  # as when the script runs: benchlib beside it
-    spec = importlib.util.spec_from_file_location("run_bench", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their annotations through it
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("run_bench")
 
 
 def result(bench, scale: float, rows: int, wall: float, cpu: float = 20.0, stages: dict | None = None):

@@ -1,26 +1,17 @@
 """The regional benchmark's pure parts (bench/region_bench.py): which councils it runs, the fit of a
 month's time to its rows, and the linearity in councils it reports."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 from dagster_project.extracts.generator.councils import COUNCILS
+from tests.bench_scripts import load_bench_script
 
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "region_bench.py"
 MONTHS = ["2023-10", "2023-11", "2023-12"]
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(SCRIPT.parent))  # as when the script runs: benchlib and run_bench beside it
-    spec = importlib.util.spec_from_file_location("region_bench", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("region_bench")
 
 
 def council(name: str, rows: int, seconds: list[float]) -> dict:

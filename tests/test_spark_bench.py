@@ -1,24 +1,16 @@
 """The DuckDB-against-Spark benchmark's pure parts (bench/spark_bench.py): which councils it runs and
 what its report says of them."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "spark_bench.py"
+from tests.bench_scripts import load_bench_script
+
 GB = 1024**3
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(SCRIPT.parent))  # as when the script runs: benchlib, run_bench, region_bench beside it
-    spec = importlib.util.spec_from_file_location("spark_bench", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("spark_bench")
 
 
 def council(name: str, rows: int, duck_s: float, spark_s: float, differing: int = 0) -> dict:
