@@ -61,7 +61,10 @@ LINEAR_LIMIT = 1.1  # issue 18: 20 councils <= 22 x one council's data-dependent
 
 
 def bench_councils(count: int) -> list[CouncilProfile]:
-    """The hand-written councils, then as many sampled ones as ``count`` needs."""
+    """The hand-written councils, then as many sampled ones as ``count`` needs; ValueError beyond them."""
+    most = len(COUNCILS) + SAMPLED_COUNT
+    if not 1 <= count <= most:
+        raise ValueError(f"--councils {count}: the bench has 1 to {most} councils")
     written = list(COUNCILS.values())
     return written[:count] + [sampled_council(n) for n in range(1, count - len(written) + 1)]
 
@@ -246,10 +249,12 @@ def main(argv: list[str] | None = None) -> int:
         jobs_list = sorted({1, *(int(j) for j in args.jobs.split(","))})
     except ValueError:
         p.error(f"--jobs {args.jobs!r}: comma-separated whole numbers")
-    most = len(COUNCILS) + SAMPLED_COUNT
-    if not 1 <= args.councils <= most or jobs_list[0] < 1:
-        p.error(f"--councils runs 1 to {most} councils, and every --jobs value must be at least 1")
-    profiles = bench_councils(args.councils)
+    if jobs_list[0] < 1:
+        p.error(f"--jobs {args.jobs!r}: every value must be at least 1")
+    try:
+        profiles = bench_councils(args.councils)
+    except ValueError as e:
+        p.error(str(e))
     months = months_from(shift_month(args.last, 1 - args.months), args.months)
     env = environment()
     shutil.rmtree(args.work, ignore_errors=True)
