@@ -37,7 +37,7 @@ def build_definitions(warehouse: WarehouseResource) -> dg.Definitions:
         jobs=[csc_monthly],
         sensors=[new_extract_sensor],
         schedules=[monthly_schedule],
-        resources={"warehouse": warehouse, "dbt": dbt_resource()},
+        resources={"warehouse": warehouse, "dbt": dbt_resource(warehouse.engine)},
         loggers={"progress": progress_logger},
     )
 

@@ -9,7 +9,14 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from dagster_project.settings import HomePaths, duckdb_memory_limit, extracts_from_env, home_from_env
+from dagster_project.settings import (
+    DUCKDB,
+    HomePaths,
+    duckdb_memory_limit,
+    engine_from_env,
+    extracts_from_env,
+    home_from_env,
+)
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -22,10 +29,11 @@ class WarehouseResource(dg.ConfigurableResource):
 
     home: str
     extracts_dir: str
+    engine: str = DUCKDB  # where dbt builds the models (models/engines.py); the rest is always DuckDB
 
     @classmethod
     def from_env(cls) -> WarehouseResource:
-        return cls(home=str(home_from_env()), extracts_dir=str(extracts_from_env()))
+        return cls(home=str(home_from_env()), extracts_dir=str(extracts_from_env()), engine=engine_from_env())
 
     @property
     def paths(self) -> HomePaths:

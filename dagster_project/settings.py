@@ -30,6 +30,10 @@ PUBLIC_VARIANT_ENV = "CSC_PUBLIC_VARIANT"  # "1": every run publishes the public
 # the Dagster pool of every step that writes the working warehouse: one at a time (DuckDB has one writer)
 WRITER_POOL = "warehouse_writer"
 PRIVATE_UMASK = 0o077  # files 0600, folders 0700 unless opened to readers on purpose
+# where dbt builds the models (dagster_project/models/engines.py; docs/scaling.md, "Choosing the engine")
+ENGINE_ENV = "CSC_ENGINE"
+DUCKDB, POSTGRES, SPARK = "duckdb", "postgres", "spark"
+ENGINES = (DUCKDB, POSTGRES, SPARK)
 
 
 def restrict_umask() -> None:
@@ -62,6 +66,14 @@ def published_group() -> int | None:
         return grp.getgrnam(name).gr_gid
     except KeyError:
         raise ValueError(f"${PUBLISHED_GROUP_ENV}={name!r} is not a group on this machine") from None
+
+
+def engine_from_env() -> str:
+    """The engine dbt builds on: ``$CSC_ENGINE`` (duckdb, postgres or spark), default duckdb."""
+    value = os.environ.get(ENGINE_ENV) or DUCKDB
+    if value not in ENGINES:
+        raise ValueError(f"${ENGINE_ENV}={value!r}: set it to one of {', '.join(ENGINES)} (or leave it unset: duckdb)")
+    return value
 
 
 def duckdb_memory_limit() -> str:

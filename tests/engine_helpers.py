@@ -24,14 +24,17 @@ import duckdb
 
 from dagster_project.extracts.generator import generate
 from dagster_project.ingest.load import LoadResult, load_extract
+from dagster_project.models.engines import SPARK_DBT_EXECUTABLE
+from dagster_project.published_figures import PUBLICATION_MARKER
+from dagster_project.settings import HomePaths
 from tests.pipeline_helpers import TEST_KEY
+from tests.pipeline_helpers import generate as pipeline_generate
+from tests.pipeline_helpers import run as pipeline_run
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = REPO_ROOT / "dbt"
 DBT = str(Path(sys.executable).parent / "dbt")
-# dbt-spark lives in an environment of its own (make spark-env): Great Expectations, in the pipeline's,
-# imports pyspark wherever it is installed
-DBT_SPARK = str(REPO_ROOT / ".venv-spark" / "bin" / "dbt")
+DBT_SPARK = str(SPARK_DBT_EXECUTABLE)
 # the extract months every engine test builds (the second is built; the first is history)
 MONTHS = (date(2023, 11, 1), date(2023, 12, 1))
 LATEST = MONTHS[-1]
@@ -159,3 +162,76 @@ def assert_same_scorecard(reference: Build, other: Build, engine: str) -> None:
                  if reference.scorecard[key] != other.scorecard[key]}
     assert not different, f"{len(different)} figures differ (duckdb, {engine}): {different}"
     assert sum(1 for v in reference.scorecard.values() if v[0] is not None) > 200
+
+
+# --------------------------------------------------------------------------------------------
+# the whole pipeline on another engine ($CSC_ENGINE): what it publishes must be what DuckDB's publishes
+
+PIPELINE_KEY = "engine-test-key-0123456789abcdef-0123"  # the same in both homes, so child_keys agree
+
+
+def pipeline_homes(root: Path, engine: str, engine_env: dict[str, str], months: Sequence[str], *,
+                   council: str) -> tuple[HomePaths, HomePaths]:
+    """The same extracts (``months``, YYYY-MM, of ``council`` at scale 0.05) run through the CLI as one
+    backfill twice, with the same key: in home ``duckdb`` (the default engine) and in home ``engine``
+    with ``$CSC_ENGINE`` and ``engine_env``. Both must publish every month."""
+    extracts = root / "extracts"
+    pipeline_generate(extracts, months[0], months[-1], scale=0.05, seed=11, council=council)
+    homes = []
+    for name, env in (("duckdb", {}), (engine, {"CSC_ENGINE": engine, **engine_env})):
+        result = pipeline_run(extracts, root / name, "--from", months[0], "--to", months[-1],
+                              env={"CSC_PSEUDONYM_KEY": PIPELINE_KEY, **env})
+        assert result.returncode == 0, (name, result.stdout[-3000:] + result.stderr[-5000:])
+        homes.append(HomePaths(root / name))
+        for month in months:
+            assert (homes[-1].published_dir / month / PUBLICATION_MARKER).exists(), (name, month)
+    return homes[0], homes[1]
+
+
+def files_under(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (symbolic links followed) by its path relative to it."""
+    folder = folder.resolve()
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def published_warehouse(db: Path) -> dict[str, tuple]:
+    """The analysts' warehouse's marts: table -> (comment, [(column, type, comment)], sorted rows)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        out = {}
+        for table, comment in con.execute("select table_name, comment from duckdb_tables() "
+                                          "where schema_name = 'main' order by 1").fetchall():
+            columns = con.execute("select column_name, data_type, comment from duckdb_columns() where "
+                                  "schema_name = 'main' and table_name = ? order by column_index", [table]).fetchall()
+            out[table] = (comment, columns, con.execute(f'from main."{table}" order by all').fetchall())
+        return out
+
+
+def assert_same_publication(reference: HomePaths, other: HomePaths, months: Sequence[str], engine: str) -> None:
+    """Every published file of every month (but publication.json, which names the run), the marts as
+    Parquet, and every table of the analysts' warehouse with its types and documentation are the
+    reference's, byte for byte and row for row."""
+    for month in months:
+        a = files_under(reference.published_dir / month)
+        b = files_under(other.published_dir / month)
+        assert set(a) == set(b) and len(a) >= 6, (month, sorted(a), sorted(b))
+        different = sorted(name for name in a if a[name] != b[name] and name != PUBLICATION_MARKER)
+        assert different == [], f"{month}: published files that differ on {engine}: {different}"
+    a, b = files_under(reference.published_dir / "marts"), files_under(other.published_dir / "marts")
+    assert set(a) == set(b) and len(a) >= 20, sorted(a)
+    assert sorted(name for name in a if a[name] != b[name]) == [], f"marts' Parquet that differ on {engine}"
+    ours, theirs = published_warehouse(reference.published_db), published_warehouse(other.published_db)
+    assert ours.keys() == theirs.keys()
+    for table in ours:
+        assert ours[table][:2] == theirs[table][:2], f"{table}: comment, columns or types differ on {engine}"
+        assert ours[table][2] == theirs[table][2], f"{table}: rows differ on {engine}"
+    assert len(ours["fct_scorecard"][2]) >= 29 * 12
+
+
+def built_by_engine(home: HomePaths) -> dict[str, int]:
+    """What dbt built in a home's working warehouse, by schema: the marts only (brought back) when
+    another engine built them; staging views and intermediate tables too when DuckDB did."""
+    with duckdb.connect(str(home.work_db), read_only=True) as con:
+        return dict(con.execute(
+            "select schema_name, count(*) from (select schema_name from duckdb_tables() union all "
+            "select schema_name from duckdb_views() where not internal) "
+            "where schema_name in ('main', 'staging', 'intermediate', 'reference') group by 1").fetchall())

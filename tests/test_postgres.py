@@ -37,15 +37,20 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dagster_project.models.engines import copy_schema_to_postgres
+from dagster_project.settings import HomePaths
 from tests.engine_helpers import (
     LATEST,
     MONTHS,
     SCORECARD_SQL,
     Build,
     assert_build_passed,
+    assert_same_publication,
     assert_same_scorecard,
+    built_by_engine,
     duckdb_reference,
     model_relations,
+    pipeline_homes,
     run_dbt,
     schema_tables,
     scorecard,
@@ -54,7 +59,6 @@ from tests.engine_helpers import (
 pytestmark = [pytest.mark.xdist_group("postgres"), pytest.mark.e2e]
 
 DATABASE = "csc_warehouse"
-PG_TYPES = {"VARCHAR": "text", "DOUBLE": "double precision", "JSON": "json"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -130,86 +134,65 @@ class PostgresServer:
 
 
 # --------------------------------------------------------------------------------------------
-# the raw layer, DuckDB -> Postgres
-
-
-def copy_schema(duck: duckdb.DuckDBPyConnection, pg, schema: str, scratch: Path) -> dict[str, int]:
-    """Every table of a DuckDB schema into the same schema of Postgres, same columns and types."""
-    tables = schema_tables(duck, schema)
-    copied = {}
-    with pg.cursor() as cur:
-        cur.execute(f"create schema if not exists {schema}")
-        for table in tables:
-            columns = duck.execute(
-                "select column_name, data_type from duckdb_columns() where schema_name = ? "
-                "and table_name = ? order by column_index", [schema, table]).fetchall()
-            ddl = ", ".join(f'"{name}" {PG_TYPES.get(kind, kind.lower())}' for name, kind in columns)
-            cur.execute(f'drop table if exists {schema}."{table}"')
-            cur.execute(f'create table {schema}."{table}" ({ddl})')
-            csv = scratch / f"{schema}.{table}.csv"
-            duck.execute(f"copy {schema}.\"{table}\" to '{csv}' (format csv, header false)")
-            with csv.open() as f:
-                cur.copy_expert(f'copy {schema}."{table}" from stdin with (format csv)', f)
-            csv.unlink()
-            cur.execute(f'select count(*) from {schema}."{table}"')
-            copied[table] = cur.fetchone()[0]
-            cur.execute(f'analyze {schema}."{table}"')
-    return copied
-
-
-# --------------------------------------------------------------------------------------------
 # building both
 
 
 @pytest.fixture(scope="module")
-def builds(tmp_path_factory) -> Iterator[dict]:
+def server() -> Iterator[PostgresServer]:
+    """One server for the module: each test's work has a database of its own."""
+    running = PostgresServer(postgres_bin())
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def create_database(server: PostgresServer, name: str) -> None:
+    admin = server.connect()
+    admin.cursor().execute(f"create database {name}")
+    admin.close()
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory, server) -> dict:
     work = tmp_path_factory.mktemp("postgres")
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    server = PostgresServer(postgres_bin())
-    server.start()
-    try:
-        timings["postgres start"] = time.perf_counter() - started
-        t = time.perf_counter()
-        db, duck = duckdb_reference(work, MONTHS, scale=1.0, council="bradford")
-        timings["generate + ingest + dbt build duckdb"] = time.perf_counter() - t
+    db, duck = duckdb_reference(work, MONTHS, scale=1.0, council="bradford")
+    timings["generate + ingest + dbt build duckdb"] = time.perf_counter() - started
 
-        t = time.perf_counter()
-        admin = server.connect()
-        admin.cursor().execute(f"create database {DATABASE}")
-        admin.close()
-        pg = server.connect(DATABASE)
-        with duckdb.connect(str(db), read_only=True) as con:
-            copied = copy_schema(con, pg, "raw", work)
-            copy_schema(con, pg, "private", work)
-        timings["copy raw to postgres"] = time.perf_counter() - t
+    t = time.perf_counter()
+    create_database(server, DATABASE)
+    pg = server.connect(DATABASE)
+    with duckdb.connect(str(db), read_only=True) as con:
+        copied = copy_schema_to_postgres(con, pg, "raw", schema_tables(con, "raw"), work)
+        copy_schema_to_postgres(con, pg, "private", schema_tables(con, "private"), work)
+    timings["copy raw to postgres"] = time.perf_counter() - t
 
-        t = time.perf_counter()
-        pg_result = run_dbt(["build"], work / "postgres", {"DBT_TARGET": "postgres", **server.env()}, LATEST)
-        timings["dbt build postgres"] = time.perf_counter() - t
+    t = time.perf_counter()
+    pg_result = run_dbt(["build"], work / "postgres", {"DBT_TARGET": "postgres", **server.env()}, LATEST)
+    timings["dbt build postgres"] = time.perf_counter() - t
 
-        with pg.cursor() as cur:
-            cur.execute(SCORECARD_SQL)
-            pg_scorecard = scorecard(cur.fetchall())
-            pg_counts = {}
-            for name, (schema, alias) in model_relations(work / "postgres").items():
-                cur.execute(f'select count(*) from "{schema}"."{alias}"')
-                pg_counts[name] = cur.fetchone()[0]
-            cur.execute("select child_key from main.dim_child")
-            pg_children = {r[0] for r in cur.fetchall()}
-        pg.close()
-        timings["total"] = time.perf_counter() - started
-        print("postgres portability timings (s):", {k: round(v, 1) for k, v in timings.items()})
-        yield {
-            "copied": copied,
-            "duck": duck,
-            "pg": Build(scorecard=pg_scorecard, counts=pg_counts, children=pg_children),
-            "pg_build_log": pg_result.stdout,
-            "pg_results": json.loads((work / "postgres" / "target" / "run_results.json").read_text())[
-                "results"],
-        }
-    finally:
-        server.stop()
+    with pg.cursor() as cur:
+        cur.execute(SCORECARD_SQL)
+        pg_scorecard = scorecard(cur.fetchall())
+        pg_counts = {}
+        for name, (schema, alias) in model_relations(work / "postgres").items():
+            cur.execute(f'select count(*) from "{schema}"."{alias}"')
+            pg_counts[name] = cur.fetchone()[0]
+        cur.execute("select child_key from main.dim_child")
+        pg_children = {r[0] for r in cur.fetchall()}
+    pg.close()
+    timings["total"] = time.perf_counter() - started
+    print("postgres portability timings (s):", {k: round(v, 1) for k, v in timings.items()})
+    return {
+        "copied": copied,
+        "duck": duck,
+        "pg": Build(scorecard=pg_scorecard, counts=pg_counts, children=pg_children),
+        "pg_build_log": pg_result.stdout,
+        "pg_results": json.loads((work / "postgres" / "target" / "run_results.json").read_text())["results"],
+    }
 
 
 def test_raw_layer_copied(builds):
@@ -234,3 +217,44 @@ def test_children_are_pseudonymised_the_same_way(builds):
     """The same child_key on both engines: a region moving engine keeps every join and history."""
     assert len(builds["duck"].children) > 50_000
     assert builds["duck"].children == builds["pg"].children
+
+
+# --------------------------------------------------------------------------------------------
+# the whole pipeline with CSC_ENGINE=postgres
+
+PIPELINE_MONTHS = ("2023-06", "2023-07")
+PIPELINE_DATABASE = "csc_pipeline"
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory, server) -> tuple[HomePaths, HomePaths, dict]:
+    """Two months of eastborough through ``run`` on DuckDB and, from the same extracts and key, with
+    ``CSC_ENGINE=postgres`` (a database of its own); then what the models left in Postgres."""
+    create_database(server, PIPELINE_DATABASE)
+    env = {**server.env(), "PGDATABASE": PIPELINE_DATABASE}
+    duck, pg_home = pipeline_homes(tmp_path_factory.mktemp("pipeline"), "postgres", env, PIPELINE_MONTHS,
+                                   council="eastborough")
+    with server.connect(PIPELINE_DATABASE) as pg, pg.cursor() as cur:
+        cur.execute("select table_schema, count(*) from information_schema.tables group by 1")
+        in_postgres = dict(cur.fetchall())
+        cur.execute("select max(extract_month) from main.fct_scorecard")
+        in_postgres["latest"] = str(cur.fetchone()[0])
+    return duck, pg_home, in_postgres
+
+
+def test_the_pipeline_on_postgres_publishes_what_duckdb_publishes(pipeline):
+    """Every published file, the marts as Parquet and the analysts' warehouse (rows, types and
+    documentation) of both months are DuckDB's."""
+    duck, pg_home, _ = pipeline
+    assert_same_publication(duck, pg_home, PIPELINE_MONTHS, "postgres")
+
+
+def test_the_models_were_built_in_postgres(pipeline):
+    """Postgres holds the raw layer, every layer of the models and the key table; the working
+    warehouse only the marts brought back (no staging view or intermediate table was built there)."""
+    duck, pg_home, in_postgres = pipeline
+    assert in_postgres["latest"] == f"{PIPELINE_MONTHS[-1]}-01"
+    assert in_postgres["raw"] >= 15 and in_postgres["staging"] >= 10 and in_postgres["intermediate"] >= 10
+    assert in_postgres["main"] >= 20 and in_postgres["private"] == 1
+    assert built_by_engine(pg_home) == {"main": built_by_engine(duck)["main"]}
+    assert built_by_engine(duck)["staging"] >= 10

@@ -10,7 +10,6 @@ import importlib.metadata
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -27,15 +26,22 @@ from dagster_dbt import (
 from filelock import FileLock
 from packaging import version
 
+from dagster_project.models.engines import (
+    DBT_DIR,
+    DBT_EXECUTABLE,
+    REPO_ROOT,
+    bring_back_marts,
+    dbt_executable,
+    dbt_target,
+    engine_env,
+    ship_raw,
+)
 from dagster_project.partitions import monthly_partitions
-from dagster_project.pseudonym import key_env
+from dagster_project.pseudonym import configured_key, key_env
 from dagster_project.resources import WarehouseResource
-from dagster_project.settings import WRITER_POOL
+from dagster_project.settings import DUCKDB, WRITER_POOL
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DBT_DIR = REPO_ROOT / "dbt"
 SEEDS_DIR = REPO_ROOT / "seeds"
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 WAREHOUSE_DB_ENV = "CSC_WAREHOUSE_DB"
 EXTRACT_MONTH_ENV = "CSC_EXTRACT_MONTH"
 PARTIAL_PARSE = "partial_parse.msgpack"
@@ -145,16 +151,31 @@ translator = CscDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset
 def csc_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    """Build staging, intermediate and marts for the extract month of this partition."""
-    os.environ.update(dbt_build_env(context.partition_key, warehouse.paths.work_db))
-    os.environ.update(key_env(warehouse.paths))  # where dbt's key plugin reads the key (never the key)
-    saved = warehouse.paths.dbt_target
+    """Build staging, intermediate and marts for the extract month of this partition: in the working
+    warehouse, or on the engine of ``$CSC_ENGINE`` with the raw layer shipped there first and the
+    marts brought back after (models/engines.py)."""
+    engine, paths = warehouse.engine, warehouse.paths
+    os.environ.update(dbt_build_env(context.partition_key, paths.work_db))
+    os.environ.update(key_env(paths))  # where dbt's key plugin reads the key (never the key)
+    saved = paths.dbt_target
     target = saved / context.run_id[:8]
+    scratch = paths.private_dir / "engine-scratch"
+    if engine != DUCKDB:
+        os.environ.update(engine_env(engine, paths))
+        with warehouse.connect(read_only=True) as con:
+            shipped = ship_raw(engine, con, configured_key(), paths, scratch)
+        context.log.info(f"{engine}: shipped the raw layer ({len(shipped)} tables, {sum(shipped.values()):,} rows) "
+                         "and the key")
     carry_partial_parse(saved, target)
     try:
         yield from dbt.cli(dbt_build_args(), context=context, target_path=target).stream()
     finally:
         keep_partial_parse(target, saved)
+    if engine != DUCKDB:
+        with warehouse.connect() as con:
+            marts = bring_back_marts(engine, con, target / "manifest.json", paths, scratch)
+        context.log.info(f"{engine}: brought back {len(marts)} marts ({sum(marts.values()):,} rows) into the "
+                         "working warehouse")
 
 
 class CscDbtCliResource(DbtCliResource):
@@ -175,5 +196,7 @@ class CscDbtCliResource(DbtCliResource):
         return None
 
 
-def dbt_resource() -> DbtCliResource:
-    return CscDbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_DIR), dbt_executable=DBT_EXECUTABLE)
+def dbt_resource(engine: str = DUCKDB) -> DbtCliResource:
+    """dbt on ``engine``'s target, with the dbt installed for it."""
+    return CscDbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_DIR), target=dbt_target(engine),
+                             dbt_executable=dbt_executable(engine))

@@ -1,17 +1,18 @@
 {#- Date arithmetic that engines spell differently. DuckDB and PostgreSQL share the default;
     Spark has its own functions (and `date - date` there is an interval, not a number of days). -#}
 
-{#- The number of days from start to end (end - start), an integer; NULL when either is NULL. -#}
+{#- The number of days from start to end (end - start), a bigint on every engine (DuckDB's type of
+    `date - date`; Postgres's is an integer, Spark's datediff an int); NULL when either is NULL. -#}
 {% macro days_between(start_date, end_date) -%}
     {{ return(adapter.dispatch('days_between', 'csc_warehouse')(start_date, end_date)) }}
 {%- endmacro %}
 
 {% macro default__days_between(start_date, end_date) -%}
-    ({{ end_date }} - {{ start_date }})
+    cast({{ end_date }} - {{ start_date }} as {{ dbt.type_bigint() }})
 {%- endmacro %}
 
 {% macro spark__days_between(start_date, end_date) -%}
-    datediff({{ end_date }}, {{ start_date }})
+    cast(datediff({{ end_date }}, {{ start_date }}) as {{ dbt.type_bigint() }})
 {%- endmacro %}
 
 {#- ISO day of the week of a date: Monday = 1 .. Sunday = 7. -#}
