@@ -43,6 +43,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dagster_project.settings import HomePaths
 from tests.engine_helpers import (
     DBT_DIR,
     DBT_SPARK,
@@ -51,9 +52,12 @@ from tests.engine_helpers import (
     SCORECARD_SQL,
     Build,
     assert_build_passed,
+    assert_same_publication,
     assert_same_scorecard,
+    built_by_engine,
     duckdb_reference,
     model_relations,
+    pipeline_homes,
     run_dbt,
     schema_tables,
     scorecard,
@@ -284,3 +288,37 @@ def test_children_are_pseudonymised_the_same_way(builds, council):
     """The same child_key on both engines: a region moving to Spark keeps every join and history."""
     assert len(builds[council].duck.children) > 1_000
     assert builds[council].duck.children == builds[council].spark.children
+
+
+# --------------------------------------------------------------------------------------------
+# the whole pipeline with CSC_ENGINE=spark
+
+PIPELINE_MONTHS = ("2023-07",)  # one month: each Spark build is about two minutes here
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory) -> tuple[HomePaths, HomePaths]:
+    """A month of kingsbay-on-sea through ``run`` on DuckDB and, from the same extract and key, with
+    ``CSC_ENGINE=spark`` (Spark's folder in the home's private zone, the default)."""
+    ensure_java()
+    return pipeline_homes(tmp_path_factory.mktemp("pipeline"), "spark", {}, PIPELINE_MONTHS,
+                          council="kingsbay-on-sea")
+
+
+def test_the_pipeline_on_spark_publishes_what_duckdb_publishes(pipeline):
+    """Every published file, the marts as Parquet and the analysts' warehouse (rows, types and
+    documentation) are DuckDB's."""
+    duck, spark_home = pipeline
+    assert_same_publication(duck, spark_home, PIPELINE_MONTHS, "spark")
+
+
+def test_the_models_were_built_in_spark(pipeline):
+    """Spark's folder (in the home's private zone) holds the shipped raw layer, the key and every
+    layer's tables; the working warehouse only the marts brought back."""
+    duck, spark_home = pipeline
+    folder = spark_home.private_dir / "spark"
+    assert len(list((folder / "raw" / "raw").iterdir())) >= 15
+    assert (folder / "raw" / "private" / "pseudonym_key").is_dir()
+    for schema in ("main", "intermediate", "reference"):
+        assert len(list((folder / "warehouse" / f"{schema}.db").iterdir())) >= 5, schema
+    assert built_by_engine(spark_home) == {"main": built_by_engine(duck)["main"]}
