@@ -94,6 +94,22 @@ def test_each_council_gets_its_own_key():
         council_env({KEY_FILE_ENV: "/secrets/region.key"}, "380")
 
 
+def test_each_council_builds_in_its_own_place_on_another_engine():
+    """$CSC_ENGINE=postgres: a database per council ($PGDATABASE with {la_code}); spark: Spark's folder
+    per council (in each council's home unless $CSC_SPARK_DIR is set, then with {la_code})."""
+    env = council_env({"CSC_ENGINE": "postgres", "PGDATABASE": "csc_{la_code}"}, "380")
+    assert env["PGDATABASE"] == "csc_380"
+    for shared in ({"CSC_ENGINE": "postgres", "PGDATABASE": "csc"}, {"CSC_ENGINE": "postgres"},
+                   {"CSC_ENGINE": "spark", "CSC_SPARK_DIR": "/data/spark"}):
+        name = "PGDATABASE" if shared["CSC_ENGINE"] == "postgres" else "CSC_SPARK_DIR"
+        with pytest.raises(RegionRefused, match=re.escape(f"${name} must name each council's own (put {{la_code}}")):
+            council_env(shared, "380")
+    assert "CSC_SPARK_DIR" not in council_env({"CSC_ENGINE": "spark"}, "380")
+    assert council_env({"CSC_ENGINE": "spark", "CSC_SPARK_DIR": "/data/{la_code}/spark"}, "380")[
+        "CSC_SPARK_DIR"] == "/data/380/spark"
+    assert council_env({"CSC_ENGINE": "duckdb", "PGDATABASE": "csc"}, "380")["PGDATABASE"] == "csc"
+
+
 @pytest.mark.parametrize("options, selection", [
     (MonthOptions(), ["--all"]),  # no month option: every pending month
     (MonthOptions(all_months=True, force=True), ["--all", "--force"]),

@@ -27,11 +27,20 @@ from pathlib import Path
 from dagster_project.cli import BUSY
 from dagster_project.cli.selection import SelectionError, select_months
 from dagster_project.councils import Council, councils
+from dagster_project.models.engines import SPARK_DIR_ENV
 from dagster_project.pseudonym import KEY_ENV, KEY_FILE_ENV
 from dagster_project.publish.wap import published_months
-from dagster_project.settings import LA_CODE_ENV, HomePaths, council_folders, extract_months
+from dagster_project.settings import (
+    ENGINE_ENV,
+    LA_CODE_ENV,
+    POSTGRES,
+    SPARK,
+    HomePaths,
+    council_folders,
+    extract_months,
+)
 
-LA_CODE_FIELD = "{la_code}"  # in $CSC_PSEUDONYM_KEY_FILE: each council's own key file
+LA_CODE_FIELD = "{la_code}"  # in $CSC_PSEUDONYM_KEY_FILE, $PGDATABASE, $CSC_SPARK_DIR: each council's own
 DEMO_REGION = "demo: a fictional council"
 OUTCOMES = {0: "up to date", 2: "rejected or refused", 3: "blocked", BUSY: "busy", 1: "error"}
 PRECEDENCE = (1, 2, 3, BUSY)  # the region's exit code: the first of these any council ended with
@@ -103,12 +112,26 @@ def region_councils(root: Path) -> list[Council]:
     return [known[code] for code in codes]
 
 
+# where another engine keeps a council's raw layer, key and models: one per council, named with
+# {la_code} (Spark's folder is in each council's home unless set)
+ENGINE_PLACE = {POSTGRES: ("PGDATABASE", True), SPARK: (SPARK_DIR_ENV, False)}  # variable, required
+
+
 def council_env(environ: Mapping[str, str], la_code: str) -> dict[str, str]:
     """The environment of one council's run: its LA code (the ingest checks its manifests against
     it) and its own key. A key configured once for the whole region is refused, since every
     council's children must be pseudonymised under that council's key; ``$CSC_PSEUDONYM_KEY_FILE``
-    may name each council's file with ``{la_code}``."""
+    may name each council's file with ``{la_code}``. On PostgreSQL or Spark each council builds in
+    a place of its own too (``$PGDATABASE``, ``$CSC_SPARK_DIR`` with ``{la_code}``), so no two
+    councils' records share a database and councils can run side by side."""
     env = dict(environ) | {LA_CODE_ENV: la_code}
+    if env.get(ENGINE_ENV) in ENGINE_PLACE:
+        name, required = ENGINE_PLACE[env[ENGINE_ENV]]
+        if (env.get(name) or required) and LA_CODE_FIELD not in env.get(name, ""):
+            raise RegionRefused(f"${ENGINE_ENV}={env[ENGINE_ENV]}: ${name} must name each council's own "
+                                f"(put {LA_CODE_FIELD} in it)")
+        if env.get(name):
+            env[name] = env[name].replace(LA_CODE_FIELD, la_code)
     if env.get(KEY_ENV):
         raise RegionRefused(f"${KEY_ENV} would give every council the same key: unset it (each council's home "
                             f"keeps its own key), or set ${KEY_FILE_ENV} to a path with {LA_CODE_FIELD} in it")
