@@ -6,6 +6,10 @@ ingest (``load_extract``) into a DuckDB warehouse, the pseudonymisation key writ
 ``private.pseudonym_key`` (on DuckDB dbt's connection holds the key in memory; on the other engines
 it is a table of the target database, copied there with the raw layer), then ``dbt build`` on the
 ``duckdb`` target of dbt/profiles.yml.
+
+The pipeline's comparison (``pipeline_homes``, ``assert_same_publication``): the same extracts run
+through ``csc-warehouse run`` with the default engine and with ``$CSC_ENGINE`` set, and everything
+the two homes published compared.
 """
 
 from __future__ import annotations

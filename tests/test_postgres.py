@@ -10,13 +10,17 @@ port in a private data directory and stopped at the end. Then:
 3. the raw layer (every table of schema ``raw``) and the pseudonymisation key table
    (``private.pseudonym_key``: on Postgres the key is a table of the target database; on DuckDB
    dbt's connection holds it in memory, from ``$CSC_PSEUDONYM_KEY``) are copied as they are
-   into Postgres (DuckDB writes CSV, Postgres ``COPY`` reads it: the loader lives here, not in
-   the models);
+   into Postgres (DuckDB writes CSV, Postgres ``COPY`` reads it: the pipeline's own
+   ``copy_schema_to_postgres``);
 4. the same dbt project is built on Postgres (target ``postgres`` of dbt/profiles.yml, unchanged
    models, every data test and unit test);
 5. every figure of ``fct_scorecard`` (value, numerator, denominator, availability of every
    measure and month), the row count of every model and every child_key must be the same on
    both engines.
+
+And the whole pipeline with ``CSC_ENGINE=postgres`` (models/engines.py): two months of a council run
+through ``csc-warehouse run`` on DuckDB and, from the same extracts and key, on Postgres (a database of
+its own on the same server) must publish the same files, marts and analysts' warehouse.
 
 docs/scaling.md says how a region runs the warehouse on Postgres.
 """

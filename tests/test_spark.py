@@ -25,6 +25,10 @@ file styles differ), in turn, in one Spark catalog:
    tables, marts), read from its Parquet by DuckDB, must be a row of DuckDB's table, and the other
    way (read before the next council's build replaces them).
 
+And the whole pipeline with ``CSC_ENGINE=spark`` (models/engines.py): a month of a council run through
+``csc-warehouse run`` on DuckDB and, from the same extract and key, on Spark must publish the same
+files, marts and analysts' warehouse.
+
 docs/scaling.md says how a region runs the models on a Spark cluster or Databricks.
 """
 
@@ -43,6 +47,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dagster_project.models.engines import export_parquet
 from dagster_project.settings import HomePaths
 from tests.engine_helpers import (
     DBT_DIR,
@@ -96,19 +101,6 @@ def ensure_java() -> None:
                    capture_output=True)
 
 
-def export_parquet(db: Path, root: Path) -> dict[str, list[str]]:
-    """Every table of the raw and private schemas as a folder of Parquet, <root>/<schema>/<table>/."""
-    tables = {}
-    with duckdb.connect(str(db), read_only=True) as con:
-        for schema in SCHEMAS:
-            tables[schema] = schema_tables(con, schema)
-            for table in tables[schema]:
-                folder = root / schema / table
-                folder.mkdir(parents=True)
-                con.execute(f"copy {schema}.\"{table}\" to '{folder / 'part-0.parquet'}' (format parquet)")
-    return tables
-
-
 def spark_dbt(args: list[str], work: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     """dbt of the Spark environment (``make spark-env``, which ``make test`` runs first)."""
     assert Path(DBT_SPARK).exists(), f"{DBT_SPARK} is missing: run `make spark-env` (make test does)"
@@ -152,7 +144,10 @@ def build_council(council: str, work: Path, env: dict[str, str], first: bool) ->
 
     t = time.perf_counter()
     parquet = work / "parquet"
-    args = {"root": str(parquet), "schemas": export_parquet(db, parquet)}
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = {schema: schema_tables(con, schema) for schema in SCHEMAS}
+        export_parquet(con, parquet, tables)
+    args = {"root": str(parquet), "schemas": tables}
     spark_dbt(["run-operation", "register_parquet_tables", "--args", json.dumps(args)], work / "spark-load", env)
     timings["raw layer to spark"] = time.perf_counter() - t
 

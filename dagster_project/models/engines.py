@@ -257,19 +257,26 @@ def _bring_back_postgres(con: duckdb.DuckDBPyConnection, marts: dict[str, tuple[
 # Spark
 
 
+def export_parquet(con: duckdb.DuckDBPyConnection, root: Path, tables: Mapping[str, list[str]]) -> dict[str, int]:
+    """Each table of ``tables`` (schema -> names) as a folder of Parquet, <root>/<schema>/<table>/,
+    the layout ``register_parquet_tables`` reads: table -> rows."""
+    rows = {}
+    for schema, names in tables.items():
+        for table in names:
+            folder = root / schema / table
+            folder.mkdir(parents=True)
+            con.execute(f"copy {schema}.\"{table}\" to '{folder / 'part-0.parquet'}' (format parquet)")
+            rows[table] = con.execute(f'select count(*) from {schema}."{table}"').fetchone()[0]
+    return rows
+
+
 def _ship_spark(con: duckdb.DuckDBPyConnection, key: Key, paths: HomePaths) -> dict[str, int]:
     """Each raw table and the key as a Parquet folder <spark dir>/raw/<schema>/<table>/, registered
     as a table of Spark's catalog (``dbt run-operation register_parquet_tables``)."""
     root = spark_dir(paths) / "raw"
     shutil.rmtree(root, ignore_errors=True)
     tables = shipped_tables(con)
-    shipped = {}
-    for schema, names in tables.items():
-        for table in names:
-            folder = root / schema / table
-            folder.mkdir(parents=True)
-            con.execute(f"copy {schema}.\"{table}\" to '{folder / 'part-0.parquet'}' (format parquet)")
-            shipped[table] = con.execute(f'select count(*) from {schema}."{table}"').fetchone()[0]
+    shipped = export_parquet(con, root, tables)
     schema, table = KEY_TABLE
     folder = root / schema / table
     folder.mkdir(parents=True)
