@@ -22,15 +22,24 @@ run before it: fitting time = a + b x rows + c x position (the council's place i
 "20 councils <= 22 x one council's data-dependent time" is 1 + c x sum(positions) / sum(b x rows)
 <= 1.1 (``linearity``). Results: ``bench/region_results.{json,md}``.
 
+``--reverse`` runs the same councils one at a time in the reverse of ``run --all-councils``'s
+order, each council's own command as ``run --all-councils`` starts it (``council_command`` and
+``council_env`` of dagster_project/cli/region.py), so a council's place in the run is no longer
+tied to its LA code (the hand-written councils first, the sampled ones last): whether a later
+place costs more because of the place or because of the councils there. Results:
+``bench/region_results_reverse.{json,md}``.
+
 Usage (``make bench-region``)::
 
     .venv/bin/python bench/region_bench.py [--councils 20] [--jobs 1,2] [--scale 1] [--months 3] [--last 2023-12]
+    .venv/bin/python bench/region_bench.py --reverse [--councils 20] ...
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -96,15 +105,20 @@ def extract_rows(folder: Path) -> int:
                for f in files)
 
 
-def council_results(root: Path, homes: Path, months: list[str], profiles: list[CouncilProfile]) -> list[dict]:
-    """Each council's size and its months' runs (one at a time), in LA-code order: the order
-    ``run --all-councils`` runs them."""
+def run_order(profiles: list[CouncilProfile], reverse: bool = False) -> list[CouncilProfile]:
+    """The order the councils ran: LA-code order (``run --all-councils``'s), or its reverse."""
+    return sorted(profiles, key=lambda c: c.la_code, reverse=reverse)
+
+
+def council_results(root: Path, homes: Path, months: list[str], profiles: list[CouncilProfile],
+                    reverse: bool = False) -> list[dict]:
+    """Each council's size and its months' runs (one at a time), in the order they ran."""
     return [{"name": profile.name, "la_code": profile.la_code, "volume": profile.volume,
              "rows": extract_rows(root / profile.la_code / months[-1]),
              "rows_by_month": {m: extract_rows(root / profile.la_code / m) for m in months},
              "runs": read_months(homes / profile.la_code, months),
              "published": sorted(set(published_months(HomePaths(homes / profile.la_code))) & set(months))}
-            for profile in sorted(profiles, key=lambda c: c.la_code)]
+            for profile in run_order(profiles, reverse)]
 
 
 def fit(points: list[tuple[int, float]]) -> tuple[float, float] | None:
@@ -163,6 +177,25 @@ def region_run(root: Path, home: Path, logs: Path, tag: str, jobs: int) -> dict:
     return measured_dict(m)
 
 
+def reverse_run(root: Path, home: Path, logs: Path, profiles: list[CouncilProfile]) -> dict:
+    """Every council's pending months, one council at a time in reverse LA-code order, each by the
+    command ``run --all-councils`` starts for it; measured council by council and added up (wall,
+    CPU), the peak the largest council's."""
+    from dagster_project.cli.region import MonthOptions, council_command, council_env
+
+    options = MonthOptions().resolved()
+    total = {"wall_s": 0.0, "cpu_s": 0.0, "peak_rss_bytes": 0, "returncode": 0}
+    for profile in run_order(profiles, reverse=True):
+        m = measured_dict(run_measured(council_command(root, home, profile.la_code, options),
+                                       logs / f"reverse-{profile.la_code}.log",
+                                       env=council_env(os.environ, profile.la_code)))
+        total["wall_s"] += m["wall_s"]
+        total["cpu_s"] += m["cpu_s"]
+        total["peak_rss_bytes"] = max(total["peak_rss_bytes"], m["peak_rss_bytes"])
+        total["returncode"] = total["returncode"] or m["returncode"]
+    return total
+
+
 def render(doc: dict) -> str:
     runs = doc["runs"]
     one = runs["jobs 1"]
@@ -171,14 +204,17 @@ def render(doc: dict) -> str:
         *report_header("csc-warehouse regional benchmark", doc),
         f"{len(doc['councils'])} demo councils ({', '.join(c['name'] for c in doc['councils'])}) "
         f"x {len(doc['months'])} months ({doc['months'][0]} .. "
-        f"{doc['months'][-1]}) at scale {doc['scale']}, in a region's layout, run by `run --all-councils` "
-        "into a fresh region home each time.",
+        f"{doc['months'][-1]}) at scale {doc['scale']}, in a region's layout, "
+        + ("each council run by the command `run --all-councils` starts for it, one at a time in the reverse of "
+           "its order (its last councils first), into a fresh region home." if doc.get("reverse") else
+           "run by `run --all-councils` into a fresh region home each time."),
         "",
         "| run | wall | CPU | peak RSS (process tree) | exit |",
         "|---|---|---|---|---|",
     ]
     for tag, m in runs.items():
         label = ("`run --all-councils` again, nothing pending: the benchmark only" if tag == "benchmark only" else
+                 "each council's run, in reverse LA-code order" if doc.get("reverse") else
                  "`run --all-councils" + ("`" if tag == "jobs 1" else f" --{tag}`"))
         lines.append(f"| {label} | "
                      f"{m['wall_s']:.0f} s | {m['cpu_s']:.0f} s | {m['peak_rss_bytes'] / GB:.2f} GB | "
@@ -192,11 +228,12 @@ def render(doc: dict) -> str:
                    if m not in c.get("published", doc["months"])]
     lines += [
         f"One at a time, the councils' month runs add up to {council_months:.0f} s of the {one['wall_s']:.0f} s: "
-        "the rest is each run's process start-up and pooling and publishing the benchmark. "
+        "the rest is each run's process start-up"
+        + (". " if doc.get("reverse") else " and pooling and publishing the benchmark. ")
         + ("Every council-month was published." if not unpublished else
            f"Not published (held or failed): {', '.join(unpublished)}."),
         "",
-        "## Each council (one at a time)",
+        "## Each council (one at a time, in the order they ran)",
         "",
         "| council | code | volume | rows per month (latest) | months run | seconds per month (each run) |",
         "|---|---|---|---|---|---|",
@@ -238,12 +275,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--last", default="2023-12")
     p.add_argument("--work", type=Path, default=BENCH / "work" / "region")
     p.add_argument("--out", type=Path, default=BENCH)
-    p.add_argument("--render", action="store_true", help="only rewrite region_results.md from its json")
+    p.add_argument("--reverse", action="store_true",
+                   help="one council at a time in reverse LA-code order (no --jobs runs, no benchmark)")
+    p.add_argument("--render", action="store_true", help="only rewrite the report from its json")
     args = p.parse_args(argv)
+    results = args.out / ("region_results_reverse" if args.reverse else "region_results")
     if args.render:  # the fit and linearity recomputed from the councils' runs
-        doc = derive(json.loads((args.out / "region_results.json").read_text()))
-        (args.out / "region_results.json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
-        (args.out / "region_results.md").write_text(render(doc))
+        doc = derive(json.loads(results.with_suffix(".json").read_text()))
+        results.with_suffix(".json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
+        results.with_suffix(".md").write_text(render(doc))
         return 0
     try:
         jobs_list = sorted({1, *(int(j) for j in args.jobs.split(","))})
@@ -266,25 +306,27 @@ def main(argv: list[str] | None = None) -> int:
                        check=True, cwd=REPO, capture_output=True)
     print(f"[region bench {datetime.now():%H:%M:%S}] generated {len(profiles)} councils", flush=True)
     runs = {}
-    for jobs in jobs_list:
+    for jobs in [1] if args.reverse else jobs_list:
         tag = f"jobs {jobs}"
-        runs[tag] = region_run(root, args.work / f"jobs{jobs}", logs, f"jobs{jobs}", jobs)
+        runs[tag] = (reverse_run(root, args.work / "jobs1", logs, profiles) if args.reverse else
+                     region_run(root, args.work / f"jobs{jobs}", logs, f"jobs{jobs}", jobs))
         loads.append(load_average())
         print(f"[region bench {datetime.now():%H:%M:%S}] {tag}: {runs[tag]['wall_s']:.0f} s", flush=True)
-    runs["benchmark only"] = region_run(root, args.work / "jobs1", logs, "again", 1)
-    councils = council_results(root, args.work / "jobs1", months, profiles)
+    if not args.reverse:
+        runs["benchmark only"] = region_run(root, args.work / "jobs1", logs, "again", 1)
+    councils = council_results(root, args.work / "jobs1", months, profiles, args.reverse)
     doc = {
         "command": "make bench-region" if argv is None and sys.argv[1:] == [] else
         ".venv/bin/python bench/region_bench.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "environment": {**env, "date": datetime.now(UTC).isoformat(timespec="seconds")},
-        "scale": args.scale, "months": months, "runs": runs, "councils": councils,
+        "scale": args.scale, "months": months, "runs": runs, "councils": councils, "reverse": args.reverse,
         "load_min": min(loads), "load_max": max(loads + [load_average()]),
     }
-    (args.out / "region_results.json").write_text(json.dumps(doc, indent=1, default=str) + "\n")  # kept first
+    results.with_suffix(".json").write_text(json.dumps(doc, indent=1, default=str) + "\n")  # kept first
     doc = derive(doc)
-    (args.out / "region_results.json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
-    (args.out / "region_results.md").write_text(render(doc))
-    print(f"wrote {args.out / 'region_results.md'}")
+    results.with_suffix(".json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    results.with_suffix(".md").write_text(render(doc))
+    print(f"wrote {results.with_suffix('.md')}")
     return 0
 
 
