@@ -1,5 +1,5 @@
 """Where dbt builds the models: the working warehouse itself (DuckDB, the default), PostgreSQL or
-Spark, chosen by ``$CSC_ENGINE`` (docs/scaling.md, "Choosing the engine").
+Spark, chosen by ``$CSC_ENGINE`` (docs/scaling.md, "The pipeline on another engine").
 
 The ingest, the checks and the publication read and write the working warehouse (DuckDB) whatever
 the engine: only the dbt build moves. On PostgreSQL or Spark a month's build is three steps:
