@@ -29,7 +29,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     home: str
     extracts_dir: str
-    engine: str = DUCKDB  # where dbt builds the models (models/engines.py); the rest is always DuckDB
+    engine: str = DUCKDB  # where dbt builds the models (models/engines/); the rest is always DuckDB
 
     @classmethod
     def from_env(cls) -> WarehouseResource:

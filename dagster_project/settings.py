@@ -30,10 +30,11 @@ PUBLIC_VARIANT_ENV = "CSC_PUBLIC_VARIANT"  # "1": every run publishes the public
 # the Dagster pool of every step that writes the working warehouse: one at a time (DuckDB has one writer)
 WRITER_POOL = "warehouse_writer"
 PRIVATE_UMASK = 0o077  # files 0600, folders 0700 unless opened to readers on purpose
-# where dbt builds the models (dagster_project/models/engines.py; docs/scaling.md, "The pipeline on another engine")
+# where dbt builds the models (dagster_project/models/engines/; docs/scaling.md, "The pipeline on another engine")
 ENGINE_ENV = "CSC_ENGINE"
 DUCKDB, POSTGRES, SPARK = "duckdb", "postgres", "spark"
 ENGINES = (DUCKDB, POSTGRES, SPARK)
+SPARK_DIR_ENV = "CSC_SPARK_DIR"  # Spark's tables, catalog and shipped raw layer (dbt/profiles.yml), else the home's
 
 
 def restrict_umask() -> None:

@@ -17,6 +17,12 @@ def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] 
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
+def sql_literal(text: str | None) -> str:
+    """``text`` as a SQL string literal (quotes doubled), or NULL: for the places a value cannot be a
+    bound parameter (a file path in COPY or ATTACH, a comment)."""
+    return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
+
+
 def relation_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     """Whether ``schema.name`` is a table or a view of the current database."""
     schema, name = qualified.split(".")

@@ -8,8 +8,9 @@ it is a table of the target database, copied there with the raw layer), then ``d
 ``duckdb`` target of dbt/profiles.yml.
 
 The pipeline's comparison (``pipeline_homes``, ``assert_same_publication``): the same extracts run
-through ``csc-warehouse run`` with the default engine and with ``$CSC_ENGINE`` set, and everything
-the two homes published compared.
+through ``csc-warehouse run`` with the default engine and with ``$CSC_ENGINE`` set, and what the two
+homes published compared: every month's files, the marts as Parquet, the analysts' warehouse (not the
+docs site, whose manifest is the engine's build's).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -28,16 +28,14 @@ import duckdb
 
 from dagster_project.extracts.generator import generate
 from dagster_project.ingest.load import LoadResult, load_extract
-from dagster_project.models.engines import SPARK_DBT_EXECUTABLE
+from dagster_project.models.engines.common import DBT_DIR, DBT_EXECUTABLE, SPARK_DBT_EXECUTABLE
 from dagster_project.published_figures import PUBLICATION_MARKER
 from dagster_project.settings import HomePaths
 from tests.pipeline_helpers import TEST_KEY
 from tests.pipeline_helpers import generate as pipeline_generate
 from tests.pipeline_helpers import run as pipeline_run
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DBT_DIR = REPO_ROOT / "dbt"
-DBT = str(Path(sys.executable).parent / "dbt")
+DBT = DBT_EXECUTABLE
 DBT_SPARK = str(SPARK_DBT_EXECUTABLE)
 # the extract months every engine test builds (the second is built; the first is history)
 MONTHS = (date(2023, 11, 1), date(2023, 12, 1))
@@ -131,12 +129,6 @@ def duckdb_reference(work: Path, months: Sequence[date], *, scale: float, counci
             children={r[0] for r in duck.execute("select child_key from main.dim_child").fetchall()},
         )
     return db, build
-
-
-def schema_tables(duck: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
-    """The tables of a schema of a DuckDB warehouse, by name."""
-    return [r[0] for r in duck.execute(
-        "select table_name from duckdb_tables() where schema_name = ? order by 1", [schema]).fetchall()]
 
 
 def assert_build_passed(log: str, results: list[dict], unit_tests: bool = True) -> dict[str, int]:

@@ -4,6 +4,9 @@ the defect it exists for, with the figures in its summary."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -600,3 +603,14 @@ def test_freshness_allows_the_gaps_a_council_with_rare_events_has_by_chance(wh):
     f = by_id(pl.freshness(wh, DEC, POLICY))["freshness.ssd_cin_episodes"]
     assert not f.passed and "(limit 51 days): the extract looks stale" in f.summary  # the year to 2023-12-05
     assert f.evidence["lag_days"] == 72
+
+
+def test_a_mixs_largest_moves_are_named_in_the_same_order_in_every_process():
+    """Equal moves are named in code order: a string set's order changes with each process's hash
+    salt, and the quality report of the same data must be the same words (found when two runs of one
+    extract published quality reports that named the tied codes '7' and '3F' in turn)."""
+    code = ("from dagster_project.checks.families.mix import _moved;"
+            "print(_moved({'5A': 11, '1': 89}, {'5A': 2.0, '7': 2.0, '3F': 2.0, 'A': 2.0, '1': 92.0}))")
+    outputs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                              capture_output=True, text=True, check=True).stdout for seed in range(4)}
+    assert outputs == {"['5A 2% -> 11%', '1 92% -> 89%', '3F 2% -> 0%']\n"}

@@ -18,7 +18,7 @@ port in a private data directory and stopped at the end. Then:
    measure and month), the row count of every model and every child_key must be the same on
    both engines.
 
-And the whole pipeline with ``CSC_ENGINE=postgres`` (models/engines.py): two months of a council run
+And the whole pipeline with ``CSC_ENGINE=postgres`` (models/engines/): two months of a council run
 through ``csc-warehouse run`` on DuckDB and, from the same extracts and key, on Postgres (a database of
 its own on the same server) must publish the same files, marts and analysts' warehouse.
 
@@ -41,7 +41,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.models.engines import copy_schema_to_postgres
+from dagster_project.models.engines.common import EngineError, schema_tables
+from dagster_project.models.engines.postgres import PostgresBuild, copy_schema_to_postgres
 from dagster_project.settings import HomePaths
 from tests.engine_helpers import (
     LATEST,
@@ -56,7 +57,6 @@ from tests.engine_helpers import (
     model_relations,
     pipeline_homes,
     run_dbt,
-    schema_tables,
     scorecard,
 )
 
@@ -238,11 +238,16 @@ def pipeline(tmp_path_factory, server) -> tuple[HomePaths, HomePaths, dict]:
     env = {**server.env(), "PGDATABASE": PIPELINE_DATABASE}
     duck, pg_home = pipeline_homes(tmp_path_factory.mktemp("pipeline"), "postgres", env, PIPELINE_MONTHS,
                                    council="eastborough")
-    with server.connect(PIPELINE_DATABASE) as pg, pg.cursor() as cur:
-        cur.execute("select table_schema, count(*) from information_schema.tables group by 1")
-        in_postgres = dict(cur.fetchall())
-        cur.execute("select max(extract_month) from main.fct_scorecard")
-        in_postgres["latest"] = str(cur.fetchone()[0])
+    pg = server.connect(PIPELINE_DATABASE)
+    try:
+        with pg.cursor() as cur:
+            cur.execute("select table_schema, count(*) from information_schema.tables "
+                        "where table_schema not in ('pg_catalog', 'information_schema') group by 1")
+            in_postgres = dict(cur.fetchall())
+            cur.execute("select max(extract_month) from main.fct_scorecard")
+            in_postgres["latest"] = str(cur.fetchone()[0])
+    finally:
+        pg.close()
     return duck, pg_home, in_postgres
 
 
@@ -253,12 +258,26 @@ def test_the_pipeline_on_postgres_publishes_what_duckdb_publishes(pipeline):
     assert_same_publication(duck, pg_home, PIPELINE_MONTHS, "postgres")
 
 
-def test_the_models_were_built_in_postgres(pipeline):
-    """Postgres holds the raw layer, every layer of the models and the key table; the working
-    warehouse only the marts brought back (no staging view or intermediate table was built there)."""
+def test_the_models_were_built_in_postgres_which_keeps_no_raw_record_or_key(pipeline):
+    """Postgres holds every layer of the models the builds made (the latest month's), and neither the
+    raw layer nor the key: both leave it after each build (with the staging views on the raw layer).
+    The working warehouse holds only the marts brought back (no staging view or intermediate table
+    was built there)."""
     duck, pg_home, in_postgres = pipeline
     assert in_postgres["latest"] == f"{PIPELINE_MONTHS[-1]}-01"
-    assert in_postgres["raw"] >= 15 and in_postgres["staging"] >= 10 and in_postgres["intermediate"] >= 10
-    assert in_postgres["main"] >= 20 and in_postgres["private"] == 1
+    assert in_postgres["intermediate"] >= 10 and in_postgres["main"] >= 20 and in_postgres["reference"] >= 5
+    assert "raw" not in in_postgres and "staging" not in in_postgres and "private" not in in_postgres
     assert built_by_engine(pg_home) == {"main": built_by_engine(duck)["main"]}
     assert built_by_engine(duck)["staging"] >= 10
+
+
+def test_a_second_build_in_the_same_database_is_refused(server, tmp_path, monkeypatch):
+    """Two warehouses configured with one database would overwrite each other's raw layer and marts:
+    while one build holds the database, another stops, naming it."""
+    create_database(server, "csc_lock")
+    for name, value in {**server.env(), "PGDATABASE": "csc_lock"}.items():
+        monkeypatch.setenv(name, value)
+    with PostgresBuild(tmp_path / "one"), pytest.raises(EngineError, match="another build holds database csc_lock"):
+        PostgresBuild(tmp_path / "two").__enter__()
+    with PostgresBuild(tmp_path / "three"):  # released at the end of the first
+        pass

@@ -25,7 +25,7 @@ file styles differ), in turn, in one Spark catalog:
    tables, marts), read from its Parquet by DuckDB, must be a row of DuckDB's table, and the other
    way (read before the next council's build replaces them).
 
-And the whole pipeline with ``CSC_ENGINE=spark`` (models/engines.py): a month of a council run through
+And the whole pipeline with ``CSC_ENGINE=spark`` (models/engines/): a month of a council run through
 ``csc-warehouse run`` on DuckDB and, from the same extract and key, on Spark must publish the same
 files, marts and analysts' warehouse.
 
@@ -47,10 +47,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.models.engines import export_parquet
+from dagster_project.models.engines.common import DBT_DIR, schema_tables
+from dagster_project.models.engines.spark import export_parquet
 from dagster_project.settings import HomePaths
 from tests.engine_helpers import (
-    DBT_DIR,
     DBT_SPARK,
     LATEST,
     MONTHS,
@@ -64,7 +64,6 @@ from tests.engine_helpers import (
     model_relations,
     pipeline_homes,
     run_dbt,
-    schema_tables,
     scorecard,
 )
 
@@ -307,13 +306,13 @@ def test_the_pipeline_on_spark_publishes_what_duckdb_publishes(pipeline):
     assert_same_publication(duck, spark_home, PIPELINE_MONTHS, "spark")
 
 
-def test_the_models_were_built_in_spark(pipeline):
-    """Spark's folder (in the home's private zone) holds the shipped raw layer, the key and every
-    layer's tables; the working warehouse only the marts brought back."""
+def test_the_models_were_built_in_spark_which_keeps_no_raw_record_or_key(pipeline):
+    """Spark's folder (in the home's private zone) holds every layer's tables, and neither the raw
+    layer nor the key once the build is over; the working warehouse only the marts brought back."""
     duck, spark_home = pipeline
     folder = spark_home.private_dir / "spark"
-    assert len(list((folder / "raw" / "raw").iterdir())) >= 15
-    assert (folder / "raw" / "private" / "pseudonym_key").is_dir()
     for schema in ("main", "intermediate", "reference"):
         assert len(list((folder / "warehouse" / f"{schema}.db").iterdir())) >= 5, schema
+    assert not (folder / "raw").exists()
+    assert (folder / "metastore_db").is_dir()
     assert built_by_engine(spark_home) == {"main": built_by_engine(duck)["main"]}

@@ -27,7 +27,6 @@ from pathlib import Path
 from dagster_project.cli import BUSY
 from dagster_project.cli.selection import SelectionError, select_months
 from dagster_project.councils import Council, councils
-from dagster_project.models.engines import SPARK_DIR_ENV
 from dagster_project.pseudonym import KEY_ENV, KEY_FILE_ENV
 from dagster_project.publish.wap import published_months
 from dagster_project.settings import (
@@ -35,6 +34,7 @@ from dagster_project.settings import (
     LA_CODE_ENV,
     POSTGRES,
     SPARK,
+    SPARK_DIR_ENV,
     HomePaths,
     council_folders,
     extract_months,

@@ -21,6 +21,7 @@ from datetime import date
 
 from dagster_project.contract import RULES, Table
 from dagster_project.extracts.reader import LINE_NUMBER, ROW_NUMBER
+from dagster_project.warehouse_sql import sql_literal
 
 # A failure as the rules find it (the loader's failures table, the worklist) ...
 FAILURE_COLUMNS = (
@@ -65,18 +66,13 @@ def kept(table_name: str) -> str:
     return f"(SELECT * FROM {staging(table_name)} WHERE NOT _dropped)"
 
 
-def sql_text(value: str | None) -> str:
-    """A SQL string literal (or NULL)."""
-    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
-
-
 def sql_date(value: date) -> str:
     return f"DATE '{value.isoformat()}'"
 
 
 def fmt(template: str, *args: str) -> str:
     """A DuckDB ``format()`` call: ``template`` has ``{}`` placeholders filled by the SQL ``args``."""
-    return f"format({sql_text(template)}{''.join(', ' + a for a in args)})"
+    return f"format({sql_literal(template)}{''.join(', ' + a for a in args)})"
 
 
 def person_sql(table: Table) -> str:
@@ -94,10 +90,10 @@ def failure(
     ``reason`` is text naming no value."""
     source = source or f"{kept(table.name)} AS r"
     return (
-        f"SELECT {sql_text(table.name)} AS table_name, r.{ROW_NUMBER} AS row_number, "
+        f"SELECT {sql_literal(table.name)} AS table_name, r.{ROW_NUMBER} AS row_number, "
         f"r.{LINE_NUMBER} AS line_number, CAST(r.{table.key} AS VARCHAR) AS record_key, "
-        f"{person_sql(table)} AS person_id, {sql_text(rule)} AS rule, {sql_text(column)} AS column_name, "
-        f"CAST({value} AS VARCHAR) AS value, {sql_text(reason)} AS reason, {message} AS message "
+        f"{person_sql(table)} AS person_id, {sql_literal(rule)} AS rule, {sql_literal(column)} AS column_name, "
+        f"CAST({value} AS VARCHAR) AS value, {sql_literal(reason)} AS reason, {message} AS message "
         f"FROM {source} WHERE {where}"
     )  # fmt: skip
 
@@ -118,13 +114,13 @@ def row_checks_sql(table: Table, checks: list[Check]) -> str:
     """One scan of the kept rows for all single-row checks: only failing rows build the list
     of their failures, which is unnested into one failure row per failure."""
     failures = ", ".join(
-        f"CASE WHEN {c.where} THEN {{'rule': {sql_text(c.rule)}, 'column_name': {sql_text(c.column)}, "
-        f"'value': CAST({c.value} AS VARCHAR), 'reason': {sql_text(c.reason)}, 'message': {c.message}}} END"
+        f"CASE WHEN {c.where} THEN {{'rule': {sql_literal(c.rule)}, 'column_name': {sql_literal(c.column)}, "
+        f"'value': CAST({c.value} AS VARCHAR), 'reason': {sql_literal(c.reason)}, 'message': {c.message}}} END"
         for c in checks
     )
     any_failure = " OR ".join(f"({c.where})" for c in checks)
     return (
-        f"SELECT {sql_text(table.name)} AS table_name, row_number, line_number, record_key, person_id, f.rule, "
+        f"SELECT {sql_literal(table.name)} AS table_name, row_number, line_number, record_key, person_id, f.rule, "
         f"f.column_name, f.value, f.reason, f.message FROM (SELECT r.{ROW_NUMBER} AS row_number, "
         f"r.{LINE_NUMBER} AS line_number, CAST(r.{table.key} AS VARCHAR) AS record_key, "
         f"{person_sql(table)} AS person_id, "

@@ -59,7 +59,7 @@ from dagster_project.ingest.rule_sql import (
     kept,
     row_checks_sql,
     sql_date,
-    sql_text,
+    sql_literal,
     staging,
 )
 
@@ -151,7 +151,7 @@ def duplicates_sql(table: Table) -> str:
     """One quarantine row per dropped exact duplicate."""
     return failure(
         table, KEY, table.key,
-        value=f"r.{table.key}", reason=DUPLICATE_MESSAGE, message=sql_text(DUPLICATE_MESSAGE),
+        value=f"r.{table.key}", reason=DUPLICATE_MESSAGE, message=sql_literal(DUPLICATE_MESSAGE),
         where="r._dropped", source=f"{staging(table.name)} AS r",
     )  # fmt: skip
 
@@ -160,7 +160,7 @@ def mark_failed_sql(table: Table, failures: str) -> str:
     """Set ``_failed`` on the rows that have a row in the ``failures`` table."""
     return (
         f"UPDATE {staging(table.name)} SET _failed = true WHERE {ROW_NUMBER} IN "
-        f"(SELECT row_number FROM {failures} WHERE table_name = {sql_text(table.name)})"
+        f"(SELECT row_number FROM {failures} WHERE table_name = {sql_literal(table.name)})"
     )
 
 
@@ -202,7 +202,7 @@ def key_present(table: Table) -> Iterator[Check]:
     """key: the key is present."""
     key = table.key
     empty = f"primary key {key} is empty"
-    yield Check(KEY, key, value="NULL", reason=empty, message=sql_text(empty), where=f"r.{key} IS NULL")
+    yield Check(KEY, key, value="NULL", reason=empty, message=sql_literal(empty), where=f"r.{key} IS NULL")
 
 
 def start_end_rule(table: Table) -> Iterator[Check]:
@@ -264,7 +264,7 @@ def codes_rule(table: Table) -> Iterator[Check]:
         if column.kind != CODE or column.codes is None:
             continue
         name, col = column.name, f"r.{column.name}"
-        codes = ", ".join(sql_text(c) for c in code_lists()[column.codes])
+        codes = ", ".join(sql_literal(c) for c in code_lists()[column.codes])
         yield Check(
             CODES, name,
             value=col,
@@ -281,14 +281,14 @@ def _required_code(table: Table, column: Column) -> Iterator[Check]:
         empty = f"{name} is empty"
         yield Check(
             CODES, name,
-            value="NULL", reason=empty, message=sql_text(empty), where=f"r.{name} IS NULL",
+            value="NULL", reason=empty, message=sql_literal(empty), where=f"r.{name} IS NULL",
         )  # fmt: skip
     when = CODE_REQUIRED_WHEN.get((table.name, name))
     if when is not None:
         empty = f"{name} is empty although {when} is set"
         yield Check(
             CODES, name,
-            value="NULL", reason=empty, message=sql_text(empty),
+            value="NULL", reason=empty, message=sql_literal(empty),
             where=f"r.{name} IS NULL AND r.{when} IS NOT NULL",
         )  # fmt: skip
 
@@ -321,7 +321,7 @@ def format_rule(table: Table) -> Iterator[Check]:
                 value=col,
                 reason=not_an_id,
                 message=fmt(f"{name} {{}}: {not_an_id}", f"'''' || {col} || ''''"),
-                where=f"NOT regexp_full_match({col}, {sql_text(ID_PATTERN)})",
+                where=f"NOT regexp_full_match({col}, {sql_literal(ID_PATTERN)})",
             )  # fmt: skip
 
 
@@ -334,7 +334,7 @@ def _format_reason(column: Column) -> str:
 
 def _format_message(column: Column, value: str) -> str:
     if column.kind == JSON:  # the text may be long (COMMENTS): the worklist has it as the value
-        return sql_text(_format_reason(column))
+        return sql_literal(_format_reason(column))
     what = _DATE_WHAT if column.kind in DATE_KINDS else _FORMAT_WHAT[column.kind]
     return fmt(f"{column.name} {{}} is not {what}", f"'''' || {value} || ''''")
 

@@ -38,8 +38,8 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.ingest.rule_sql import sql_text
 from dagster_project.safe_text import FORMULA_STARTS, PREFIX
+from dagster_project.warehouse_sql import sql_literal
 
 WORKLIST_COLUMNS = (
     "table_name", "file_name", "line_number", "record_key", "person_id", "rule", "column_name", "value",
@@ -50,14 +50,14 @@ _MONTH_FILE = re.compile(r"^(\d{4}-\d{2})\.csv$")
 
 
 def _spreadsheet_safe(column: str) -> str:
-    starts = ", ".join(sql_text(c) for c in FORMULA_STARTS)
-    return f"CASE WHEN left({column}, 1) IN ({starts}) THEN {sql_text(PREFIX)} || {column} ELSE {column} END"
+    starts = ", ".join(sql_literal(c) for c in FORMULA_STARTS)
+    return f"CASE WHEN left({column}, 1) IN ({starts}) THEN {sql_literal(PREFIX)} || {column} ELSE {column} END"
 
 
 def worklist_sql(failures: str, files: dict[str, str]) -> str:
     """The worklist rows from the loader's failures table (``validity.FAILURE_COLUMNS``);
     ``files``: table name -> file name."""
-    names = ", ".join(f"({sql_text(t)}, {sql_text(f)})" for t, f in sorted(files.items()))
+    names = ", ".join(f"({sql_literal(t)}, {sql_literal(f)})" for t, f in sorted(files.items()))
     selected = ", ".join(
         f"{_spreadsheet_safe('f.' + c)} AS {c}" if c in _AS_SENT else f"{'n' if c == 'file_name' else 'f'}.{c}"
         for c in WORKLIST_COLUMNS
@@ -75,7 +75,7 @@ def stage_worklist(con: duckdb.DuckDBPyConnection, failures: str, files: dict[st
     staged = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     staged.unlink(missing_ok=True)
     staged.touch(mode=0o600)
-    con.execute(f"COPY ({worklist_sql(failures, files)}) TO {sql_text(str(staged))} (FORMAT csv, HEADER true)")
+    con.execute(f"COPY ({worklist_sql(failures, files)}) TO {sql_literal(str(staged))} (FORMAT csv, HEADER true)")
     os.chmod(staged, 0o600)
     return staged
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,11 @@ from dagster_project.models.engines import (
     DBT_DIR,
     DBT_EXECUTABLE,
     REPO_ROOT,
-    bring_back_marts,
+    EngineError,
+    bring_back,
     dbt_executable,
-    dbt_target,
+    engine_build,
     engine_env,
-    ship_raw,
 )
 from dagster_project.partitions import monthly_partitions
 from dagster_project.pseudonym import configured_key, key_env
@@ -153,29 +154,42 @@ def csc_dbt_models(
 ) -> Iterator[Any]:
     """Build staging, intermediate and marts for the extract month of this partition: in the working
     warehouse, or on the engine of ``$CSC_ENGINE`` with the raw layer shipped there first and the
-    marts brought back after (models/engines.py)."""
+    marts brought back after (models/engines)."""
     engine, paths = warehouse.engine, warehouse.paths
+    if dbt.target != engine:
+        raise EngineError(f"the run's engine is {engine} but the code location's dbt builds on {dbt.target}: "
+                          "set $CSC_ENGINE where the code location loads, not in a run's configuration")
     os.environ.update(dbt_build_env(context.partition_key, paths.work_db))
     os.environ.update(key_env(paths))  # where dbt's key plugin reads the key (never the key)
     saved = paths.dbt_target
     target = saved / context.run_id[:8]
-    scratch = paths.private_dir / "engine-scratch"
-    if engine != DUCKDB:
-        os.environ.update(engine_env(engine, paths))
+    carry_partial_parse(saved, target)
+    if engine == DUCKDB:
+        try:
+            yield from dbt.cli(dbt_build_args(), context=context, target_path=target).stream()
+        finally:
+            keep_partial_parse(target, saved)
+        return
+    os.environ.update(engine_env(engine, paths))
+    with engine_build(engine, paths) as build:
         with warehouse.connect(read_only=True) as con:
-            shipped = ship_raw(engine, con, configured_key(), paths, scratch)
+            shipped = build.ship(con, configured_key())
         context.log.info(f"{engine}: shipped the raw layer ({len(shipped)} tables, {sum(shipped.values()):,} rows) "
                          "and the key")
-    carry_partial_parse(saved, target)
-    try:
-        yield from dbt.cli(dbt_build_args(), context=context, target_path=target).stream()
-    finally:
-        keep_partial_parse(target, saved)
-    if engine != DUCKDB:
+        # the build's events wait until its marts are back: Dagster shows them built only once they are
+        events = []
+        try:
+            events.extend(dbt.cli(dbt_build_args(), context=context, target_path=target).stream())
+        except BaseException:
+            yield from events  # the tests that failed, as asset checks
+            raise
+        finally:
+            keep_partial_parse(target, saved)
         with warehouse.connect() as con:
-            marts = bring_back_marts(engine, con, target / "manifest.json", paths, scratch)
+            marts = bring_back(build, con, target, date.fromisoformat(month_start(context.partition_key)))
         context.log.info(f"{engine}: brought back {len(marts)} marts ({sum(marts.values()):,} rows) into the "
                          "working warehouse")
+    yield from events
 
 
 class CscDbtCliResource(DbtCliResource):
@@ -184,8 +198,9 @@ class CscDbtCliResource(DbtCliResource):
     Before each ``dbt`` command, dagster-dbt 0.29 runs ``dbt --version`` in a second process and
     builds an in-process dbt adapter (loading the profile, project and macros); the adapter only
     serves ``fetch_column_metadata`` / ``fetch_row_counts``, which this project does not call.
-    Together 5-7 s of every month's run (profile in bench/results.md). The dbt executable is the
-    one installed beside dbt-core in this environment, so its version is dbt-core's.
+    Together 5-7 s of every month's run (profile in bench/results.md). The dbt executables are the
+    one installed beside dbt-core in this environment and dbt-spark's (.venv-spark), both pinned to
+    the same dbt-core (requirements.lock, requirements-spark.lock), so their version is this dbt-core's.
     """
 
     @cached_property
@@ -198,5 +213,5 @@ class CscDbtCliResource(DbtCliResource):
 
 def dbt_resource(engine: str = DUCKDB) -> DbtCliResource:
     """dbt on ``engine``'s target, with the dbt installed for it."""
-    return CscDbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_DIR), target=dbt_target(engine),
+    return CscDbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_DIR), target=engine,
                              dbt_executable=dbt_executable(engine))

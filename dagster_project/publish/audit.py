@@ -37,7 +37,7 @@ from dagster_project.published_figures import (
     against_published,
     ensure_trail,
 )
-from dagster_project.warehouse_sql import fetch_dicts, transaction
+from dagster_project.warehouse_sql import fetch_dicts, sql_literal, transaction
 
 RESTATEMENTS = f"{AUDIT_SCHEMA}.restatements"
 # Each (measure, month) in extract order; a restatement is a publication whose value differs from
@@ -258,14 +258,10 @@ def comment_audit_tables(con: duckdb.DuckDBPyConnection, alias: str) -> None:
     with transaction(con):
         for table, comment in AUDIT_COMMENTS.items():
             kind = "VIEW" if table == RESTATEMENTS else "TABLE"
-            con.execute(f"COMMENT ON {kind} {alias}.{table} IS {_literal(comment)}")
+            con.execute(f"COMMENT ON {kind} {alias}.{table} IS {sql_literal(comment)}")
         for table, columns in AUDIT_COLUMN_COMMENTS.items():
             for column, comment in columns.items():
-                con.execute(f'COMMENT ON COLUMN {alias}.{table}."{column}" IS {_literal(comment)}')
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+                con.execute(f'COMMENT ON COLUMN {alias}.{table}."{column}" IS {sql_literal(comment)}')
 
 
 AUDIT_COMMENTS = {

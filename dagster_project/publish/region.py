@@ -55,6 +55,7 @@ from dagster_project.publish.wap import (
     switch_link,
 )
 from dagster_project.settings import LA_CODE_ENV, HomePaths, published_group
+from dagster_project.warehouse_sql import sql_literal
 
 REGION_FOLDER = "region"
 REGION_BUILD_ENV = "CSC_REGION_BUILD"  # dbt/dbt_project.yml enables models/region with it
@@ -118,7 +119,7 @@ def write_pool(db: Path, councils: Sequence[Council], files: list[tuple[str, str
         if files:
             con.execute("create temp table pooled_file (la_code varchar, filename varchar)")
             con.executemany("insert into pooled_file values (?, ?)", files)
-            paths = ", ".join("'" + name.replace("'", "''") + "'" for _, name in files)
+            paths = ", ".join(sql_literal(name) for _, name in files)
             con.execute(f"""
                 insert into region.council_figures
                 select f.la_code, p.measure_id, p.month, p.value, p.availability

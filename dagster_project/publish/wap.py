@@ -50,7 +50,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.settings import MONTH_FMT, HomePaths, published_group
-from dagster_project.warehouse_sql import transaction
+from dagster_project.warehouse_sql import sql_literal, transaction
 
 PUBLISHED_SCHEMA = "main"  # where dbt builds the marts and dimensions
 
@@ -76,22 +76,18 @@ def published_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _sql_literal(text: str | None) -> str:
-    return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
-
-
 def _copy_comments(con: duckdb.DuckDBPyConnection, alias: str, tables: list[str]) -> None:
     """The working warehouse's table and column comments onto the copies, in one transaction (one
     commit to the new file instead of one per comment)."""
     db = con.execute("select current_database()").fetchone()[0]
     statements = [
-        f'comment on table {alias}.main."{table}" is {_sql_literal(comment)}'
+        f'comment on table {alias}.main."{table}" is {sql_literal(comment)}'
         for table, comment in con.execute(
             "select table_name, comment from duckdb_tables() where database_name = ? and schema_name = ? "
             "and comment is not null", [db, PUBLISHED_SCHEMA]).fetchall()
         if table in tables
     ] + [
-        f'comment on column {alias}.main."{table}"."{column}" is {_sql_literal(comment)}'
+        f'comment on column {alias}.main."{table}"."{column}" is {sql_literal(comment)}'
         for table, column, comment in con.execute(
             "select table_name, column_name, comment from duckdb_columns() where database_name = ? "
             "and schema_name = ? and comment is not null", [db, PUBLISHED_SCHEMA]).fetchall()
@@ -108,7 +104,7 @@ def build_published_copy(con: duckdb.DuckDBPyConnection, target: Path, publishin
 
     target.unlink(missing_ok=True)
     tables = published_tables(con)
-    con.execute(f"attach {_sql_literal(str(target))} as pub")
+    con.execute(f"attach {sql_literal(str(target))} as pub")
     try:
         for table in tables:
             con.execute(f'create table pub.main."{table}" as select * from {PUBLISHED_SCHEMA}."{table}"')

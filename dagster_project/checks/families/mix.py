@@ -61,8 +61,10 @@ def _counts(con: duckdb.DuckDBPyConnection, table: str, column: str, date_col: s
 
 def _moved(now: dict[str, int], pool: dict[str, float]) -> list[str]:
     tn, tp = sum(now.values()), sum(pool.values())
+    # ties (equal moves, to the float's last bits) in code order: the same data gives the same words
+    # in every process (a set's order is not: string hashes are salted per process)
     diffs = sorted(((now.get(k, 0) / tn - pool.get(k, 0) / tp, k) for k in set(now) | set(pool)),
-                   key=lambda d: -abs(d[0]))
+                   key=lambda d: (-round(abs(d[0]), 9), d[1]))
     return [f"{k} {100 * pool.get(k, 0) / tp:.0f}% -> {100 * now.get(k, 0) / tn:.0f}%" for _, k in diffs[:3]]
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.publish.outputs.tables import sql_string
 from dagster_project.publish.wap import PUBLISHED_SCHEMA, published_tables
+from dagster_project.warehouse_sql import sql_literal
 
 MARTS_DIR = "marts"
 
@@ -32,7 +32,7 @@ def write_marts(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Path]:
     written = []
     for table in published_tables(con):
         path = folder / f"{table}.parquet"
-        con.execute(f'COPY (SELECT * FROM {PUBLISHED_SCHEMA}."{table}" ORDER BY ALL) TO {sql_string(str(path))} '
+        con.execute(f'COPY (SELECT * FROM {PUBLISHED_SCHEMA}."{table}" ORDER BY ALL) TO {sql_literal(str(path))} '
                     "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)")
         written.append(path)
     return written

@@ -23,6 +23,7 @@ import duckdb
 from dagster_project.publish.outputs.data import COUNT, SUPPRESSED, Figure, Measure, Publication
 from dagster_project.publish.outputs.present import FLAG_WORDS
 from dagster_project.safe_text import safe_text
+from dagster_project.warehouse_sql import sql_literal
 
 CSV_COLUMNS = ("measure_id", "month", "value", "numerator", "denominator", "availability", "measure_name",
                "section", "polarity", "unit", "extract_month")
@@ -86,10 +87,6 @@ def _parquet_row(pub: Publication, m: Measure, fig: Figure) -> tuple:
             _flags(fig))
 
 
-def sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def write_scorecard_parquet(pub: Publication, path: Path) -> Path:
     """scorecard.parquet, internal or public (the public one is written from suppressed data)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +96,7 @@ def write_scorecard_parquet(pub: Publication, path: Path) -> Path:
         con.execute(f"CREATE TABLE scorecard ({columns})")
         con.executemany(f"INSERT INTO scorecard VALUES ({', '.join('?' * len(COLUMNS))})",
                         [_parquet_row(pub, m, fig) for m, fig in _rows(pub)])
-        con.execute(f"COPY scorecard TO {sql_string(str(path))} (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(f"COPY scorecard TO {sql_literal(str(path))} (FORMAT parquet, COMPRESSION zstd)")
     finally:
         con.close()
     return path
