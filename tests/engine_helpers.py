@@ -31,7 +31,7 @@ from dagster_project.ingest.load import LoadResult, load_extract
 from dagster_project.models.engines.common import DBT_DIR, DBT_EXECUTABLE, SPARK_DBT_EXECUTABLE
 from dagster_project.published_figures import PUBLICATION_MARKER
 from dagster_project.settings import HomePaths
-from tests.pipeline_helpers import TEST_KEY
+from tests.pipeline_helpers import TEST_KEY, files_of
 from tests.pipeline_helpers import generate as pipeline_generate
 from tests.pipeline_helpers import run as pipeline_run
 
@@ -184,12 +184,6 @@ def pipeline_homes(root: Path, engine: str, engine_env: dict[str, str], months: 
     return homes[0], homes[1]
 
 
-def files_under(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (symbolic links followed) by its path relative to it."""
-    folder = folder.resolve()
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 def published_warehouse(db: Path) -> dict[str, tuple]:
     """The analysts' warehouse's marts: table -> (comment, [(column, type, comment)], sorted rows)."""
     with duckdb.connect(str(db), read_only=True) as con:
@@ -207,12 +201,12 @@ def assert_same_publication(reference: HomePaths, other: HomePaths, months: Sequ
     Parquet, and every table of the analysts' warehouse with its types and documentation are the
     reference's, byte for byte and row for row."""
     for month in months:
-        a = files_under(reference.published_dir / month)
-        b = files_under(other.published_dir / month)
+        a = files_of(reference.published_dir / month)
+        b = files_of(other.published_dir / month)
         assert set(a) == set(b) and len(a) >= 6, (month, sorted(a), sorted(b))
         different = sorted(name for name in a if a[name] != b[name] and name != PUBLICATION_MARKER)
         assert different == [], f"{month}: published files that differ on {engine}: {different}"
-    a, b = files_under(reference.published_dir / "marts"), files_under(other.published_dir / "marts")
+    a, b = files_of(reference.published_dir / "marts"), files_of(other.published_dir / "marts")
     assert set(a) == set(b) and len(a) >= 20, sorted(a)
     assert sorted(name for name in a if a[name] != b[name]) == [], f"marts' Parquet that differ on {engine}"
     ours, theirs = published_warehouse(reference.published_db), published_warehouse(other.published_db)

@@ -43,6 +43,13 @@ def published_hashes(home: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def files_of(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (a symlink to a version folder is followed once) by relative path."""
+    folder = folder.resolve()
+    return {str((Path(d) / n).relative_to(folder)): (Path(d) / n).read_bytes()
+            for d, _, names in os.walk(folder) for n in names}
+
+
 def copy_home(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst, symlinks=True)
     return dst

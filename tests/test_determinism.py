@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -24,7 +23,7 @@ import pytest
 
 from dagster_project.published_figures import PUBLICATION_MARKER
 from dagster_project.settings import HomePaths
-from tests.pipeline_helpers import generate, run
+from tests.pipeline_helpers import files_of, generate, run
 
 pytestmark = pytest.mark.e2e
 
@@ -49,13 +48,6 @@ def homes(tmp_path_factory) -> tuple[HomePaths, HomePaths]:
             assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
         out.append(HomePaths(root / name))
     return out[0], out[1]
-
-
-def files_of(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (a symlink to a version folder is followed once) by relative path."""
-    folder = folder.resolve()
-    return {str((Path(d) / n).relative_to(folder)): (Path(d) / n).read_bytes()
-            for d, _, names in os.walk(folder) for n in names}
 
 
 def publications(paths: HomePaths) -> list[dict[str, str]]:

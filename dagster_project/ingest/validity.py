@@ -59,9 +59,9 @@ from dagster_project.ingest.rule_sql import (
     kept,
     row_checks_sql,
     sql_date,
-    sql_literal,
     staging,
 )
+from dagster_project.warehouse_sql import sql_literal
 
 DUPLICATE_MESSAGE = "exact duplicate row dropped"
 MAX_ID_LENGTH = 48
