@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -102,26 +103,39 @@ def test_partitions_start_at_the_first_extract_in_london_time(tmp_path):
     env = {**os.environ, "CSC_EXTRACTS_DIR": str(tmp_path), "CSC_FIRST_MONTH": ""}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["2023-03", "Europe/London", "Europe/London"]
-    env["CSC_FIRST_MONTH"] = "2022-11"
+    env["CSC_FIRST_MONTH"] = "2022-11"  # the partitions alone (the code location's schedule is checked above)
+    code = "from dagster_project.partitions import monthly_partitions as p; print(p.get_first_partition_key())"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    assert out.split()[0] == "2022-11"
+    assert out.split() == ["2022-11"]
 
 
-def _public_default(value: str | None) -> subprocess.CompletedProcess:
-    """The publish step's public-variant default in a code location loaded with $CSC_PUBLIC_VARIANT."""
+def _public_defaults(*values: str | None) -> list[str]:
+    """The publish step's public-variant default (PublishConfig's and its run config schema's) in a
+    code location loaded with each $CSC_PUBLIC_VARIANT (None: unset), or the error it refuses to load
+    with; in one process, the publish assets' module executed afresh for each value (importlib.reload)."""
+    code = f"""
+import importlib, json, os, sys
+import dagster_project.definitions
+for value in json.loads(sys.argv[1]):
+    os.environ.pop("{PUBLIC_VARIANT_ENV}", None)
+    os.environ.update({{}} if value is None else {{"{PUBLIC_VARIANT_ENV}": value}})
+    try:
+        assets = importlib.reload(sys.modules["dagster_project.publish.assets"])
+    except ValueError as error:
+        print("refused:", error)
+        continue
+    schema = assets.PublishConfig.to_config_schema().as_field().config_type.fields["public"]
+    print(assets.PublishConfig().public, schema.default_value)
+"""
     env = {k: v for k, v in os.environ.items() if k != PUBLIC_VARIANT_ENV}
-    env |= {} if value is None else {PUBLIC_VARIANT_ENV: value}
-    code = ("from dagster_project.definitions import MONTHLY_JOB, defs\n"
-            "from dagster_project.publish.assets import PublishConfig\n"
-            "schema = PublishConfig.to_config_schema().as_field().config_type.fields['public']\n"
-            "print(PublishConfig().public, schema.default_value)")
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(values)], env=env, capture_output=True, text=True,
+                          check=True)
+    return done.stdout.splitlines()
 
 
 def test_a_region_council_publishes_its_public_variant_from_the_sensor_and_schedule():
     """Runs the sensor and the schedule start carry no run config: $CSC_PUBLIC_VARIANT=1 makes the
     public variant (which the regional benchmark pools) the publish step's default."""
-    assert _public_default(None).stdout.split() == ["False", "False"]
-    assert _public_default("1").stdout.split() == ["True", "True"]
-    bad = _public_default("yes")
-    assert bad.returncode != 0 and f"${PUBLIC_VARIANT_ENV}='yes'" in bad.stderr
+    unset, on, bad = _public_defaults(None, "1", "yes")
+    assert (unset.split(), on.split()) == (["False", "False"], ["True", "True"])
+    assert bad.startswith("refused:") and f"${PUBLIC_VARIANT_ENV}='yes'" in bad

@@ -334,6 +334,7 @@ def test_generate_into_a_region_layout(tmp_path):
     assert (tmp_path / "601" / FIRST / "manifest.json").is_file()
 
 
+@pytest.mark.dbt  # the region's dbt build
 def test_benchmark_model_builds_and_its_unit_test_passes(tmp_path):
     """fct_scorecard_benchmark on an empty pool, with its dbt unit test (polarity, ties, suppressed
     figures left out, quartiles, counts not ranked) and data tests: the region's own dbt build."""
@@ -363,6 +364,7 @@ def _published_council(home: Path, la_code: str, months: dict[str, list[tuple[st
     (home / la_code / "published" / "current").symlink_to("versions/000001")
 
 
+@pytest.mark.dbt  # the region's dbt build
 def test_publish_region(tmp_path, monkeypatch):
     """The pool takes each council's headline figure of each published month; the benchmark is
     published with its workbook and pages, every page reachable from the published index; a
