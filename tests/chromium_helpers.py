@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -23,11 +22,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
 from websockets.sync.client import connect
 
+from tests.apt_helpers import ensure_installed
+
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-INSTALL_TIMEOUT = 1800
 
 
 def find_chromium() -> str | None:
@@ -40,30 +39,11 @@ def find_chromium() -> str | None:
 
 def ensure_chromium() -> str:
     """The path of a Chromium binary, installing Debian's package (apt-get, as root) if needed."""
-    found = find_chromium()
-    if found:
-        return found
-    if os.geteuid() != 0:
+    found = ensure_installed(find_chromium, "chromium", "fonts-dejavu-core", recommends=False)
+    if not found:
         raise RuntimeError("Chromium is not installed and the tests are not running as root: "
                            "install it with `apt-get install -y chromium`")
-    with FileLock(os.path.join(tempfile.gettempdir(), "csc-chromium-install.lock")):  # one apt at a time
-        found = find_chromium()
-        if not found:
-            _apt_install()
-            found = find_chromium()
-    if not found:
-        raise RuntimeError("apt-get installed chromium but no chromium binary is on PATH")
     return found
-
-
-def _apt_install() -> None:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                                                 "chromium", "fonts-dejavu-core"]):
-        res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT,
-                             check=False)
-        if res.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed: {res.stdout[-2000:]}{res.stderr[-2000:]}")
 
 
 class Page:

@@ -44,6 +44,7 @@ import pytest
 from dagster_project.models.engines.common import EngineError, schema_tables
 from dagster_project.models.engines.postgres import PostgresBuild, copy_schema_to_postgres
 from dagster_project.settings import HomePaths
+from tests.apt_helpers import ensure_installed
 from tests.engine_helpers import (
     LATEST,
     MONTHS,
@@ -71,16 +72,14 @@ DATABASE = "csc_warehouse"
 
 def postgres_bin() -> Path:
     """The directory of PostgreSQL's server programs, installing Debian's package if needed."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        if os.geteuid() != 0 or shutil.which("apt-get") is None:
-            pytest.skip("PostgreSQL is not installed (as root: apt-get install -y postgresql)")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=True, env=env,
-                       capture_output=True)
+    def find() -> Path | None:
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent
+        return Path(found[-1]).parent if found else None
+
+    found = ensure_installed(find, "postgresql")
+    if found is None:
+        pytest.skip("PostgreSQL is not installed (as root: apt-get install -y postgresql)")
+    return found
 
 
 def free_port() -> int:

@@ -35,7 +35,6 @@ docs/scaling.md says how a region runs the models on a Spark cluster or Databric
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -50,6 +49,7 @@ import pytest
 from dagster_project.models.engines.common import DBT_DIR, schema_tables
 from dagster_project.models.engines.spark import export_parquet
 from dagster_project.settings import HomePaths
+from tests.apt_helpers import ensure_installed
 from tests.engine_helpers import (
     DBT_SPARK,
     LATEST,
@@ -88,16 +88,10 @@ def java_version() -> int | None:
 
 def ensure_java() -> None:
     """Spark 4 needs Java 17 or later: Debian's, installed when missing (as root, as in CI)."""
-    found = java_version()
-    if found is not None:
-        assert found >= 17, f"Spark 4 needs Java 17 or later, the PATH has Java {found}"
-        return
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+    found = ensure_installed(java_version, "openjdk-17-jre-headless")
+    if found is None:
         pytest.skip("Java is not installed (as root: apt-get install -y openjdk-17-jre-headless)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "openjdk-17-jre-headless"], check=True, env=env,
-                   capture_output=True)
+    assert found >= 17, f"Spark 4 needs Java 17 or later, the PATH has Java {found}"
 
 
 def spark_dbt(args: list[str], work: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
