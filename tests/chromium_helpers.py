@@ -41,7 +41,7 @@ def ensure_chromium() -> str:
     """The path of a Chromium binary, installing Debian's package (apt-get, as root) if needed."""
     found = ensure_installed(find_chromium, "chromium", "fonts-dejavu-core", recommends=False)
     if not found:
-        raise RuntimeError("Chromium is not installed and the tests are not running as root: "
+        raise RuntimeError("Chromium is not installed, and the tests can install it only as root with apt-get: "
                            "install it with `apt-get install -y chromium`")
     return found
 

@@ -110,9 +110,10 @@ def test_partitions_start_at_the_first_extract_in_london_time(tmp_path):
 
 
 def _public_defaults(*values: str | None) -> list[str]:
-    """The publish step's public-variant default (PublishConfig's and its run config schema's) in a
+    """The publish step's public-variant default (PublishConfig's and its run config schema's) in the
     code location loaded with each $CSC_PUBLIC_VARIANT (None: unset), or the error it refuses to load
-    with; in one process, the publish assets' module executed afresh for each value (importlib.reload)."""
+    with; in one process, the publish assets' module and the code location executed afresh for each
+    value (importlib.reload)."""
     code = f"""
 import importlib, json, os, sys
 import dagster_project.definitions
@@ -124,12 +125,14 @@ for value in json.loads(sys.argv[1]):
     except ValueError as error:
         print("refused:", error)
         continue
+    importlib.reload(sys.modules["dagster_project.definitions"])
     schema = assets.PublishConfig.to_config_schema().as_field().config_type.fields["public"]
     print(assets.PublishConfig().public, schema.default_value)
 """
     env = {k: v for k, v in os.environ.items() if k != PUBLIC_VARIANT_ENV}
     done = subprocess.run([sys.executable, "-c", code, json.dumps(values)], env=env, capture_output=True, text=True,
-                          check=True)
+                          check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout.splitlines()
 
 
