@@ -31,9 +31,15 @@ def malformed_base(tmp_path_factory: pytest.TempPathFactory):
     return build_base(tmp_path_factory.mktemp("malformed-base"))
 
 
+# The fixtures that run a real dbt build of the project, by (module, name): a test using one is in
+# the dbt set (``make test-dbt``), not the fast set.
+DBT_BUILDS = {("tests.test_dbt_project", "warehouse"), ("tests.test_dbt_cla", "warehouse")}
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (its own hook of the same name)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that reads the shared pipeline run is an end-to-end test (``-m 'not e2e'`` skips it).
+    """A test that reads the shared pipeline run is an end-to-end test (``-m 'not e2e'`` skips it),
+    one that uses a fixture of DBT_BUILDS a dbt test (``-m 'not dbt'`` skips it).
 
     A test that uses a module-scoped fixture runs on the same xdist worker as the rest of its
     module (group = the module), unless it names its own group: ``--dist loadgroup`` otherwise
@@ -44,7 +50,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "published_home" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
         info = getattr(item, "_fixtureinfo", None)
-        if info is None or item.get_closest_marker("xdist_group"):
+        if info is None:
+            continue
+        if any((d.func.__module__, d.argname) in DBT_BUILDS for defs in info.name2fixturedefs.values() for d in defs):
+            item.add_marker(pytest.mark.dbt)
+        if item.get_closest_marker("xdist_group"):
             continue
         if any(d.scope == "module" for defs in info.name2fixturedefs.values() for d in defs):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))

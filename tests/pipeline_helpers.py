@@ -38,9 +38,7 @@ def published_hashes(home: Path) -> dict[str, str]:
     current = home / "published" / "current"
     if not current.exists():
         return {}
-    root = current.resolve()
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {name: hashlib.sha256(content).hexdigest() for name, content in files_of(current).items()}
 
 
 def files_of(folder: Path) -> dict[str, bytes]:

@@ -31,7 +31,7 @@ from dagster_project.contract import TABLES
 from dagster_project.ingest.load import load_extract
 from tests.pipeline_helpers import TEST_KEY
 
-pytestmark = [pytest.mark.xdist_group("dbt_cla"), pytest.mark.dbt]  # every test reads the dbt build
+pytestmark = pytest.mark.xdist_group("dbt_cla")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = REPO_ROOT / "dbt"

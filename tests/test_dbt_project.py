@@ -34,7 +34,6 @@ from dagster_project.ingest.load import load_extract
 from tests.pipeline_helpers import TEST_KEY
 
 pytestmark = pytest.mark.xdist_group("dbt_project")
-dbt_build = pytest.mark.dbt  # the tests reading the module's dbt builds (the structure tests read the manifest)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = REPO_ROOT / "dbt"
@@ -542,7 +541,6 @@ def columns_by_relation(con) -> dict[str, list[str]]:
     return out
 
 
-@dbt_build
 @pytest.mark.parametrize("measure", MEASURES)
 def test_scorecard_2024_03(warehouse, measure):
     expected = {k: v for k, v in expected_rows(EXPECTED_MAR, MAR).items() if k[0] == measure}
@@ -550,7 +548,6 @@ def test_scorecard_2024_03(warehouse, measure):
     assert actual == expected
 
 
-@dbt_build
 @pytest.mark.parametrize("measure", MEASURES)
 def test_scorecard_2024_02_restated_by_the_next_extract(warehouse, measure):
     expected = {k: v for k, v in expected_rows(EXPECTED_FEB, FEB).items() if k[0] == measure}
@@ -558,13 +555,11 @@ def test_scorecard_2024_02_restated_by_the_next_extract(warehouse, measure):
     assert actual == expected
 
 
-@dbt_build
 def test_scorecard_has_every_measure_for_twelve_months(warehouse):
     measures = {r["measure_id"] for r in csv.DictReader((REPO_ROOT / "seeds" / "measures.csv").open())}
     assert set(warehouse[MAR]) == {(m, month) for m in measures for month in months_to(MAR)}
 
 
-@dbt_build
 def test_every_built_column_is_documented(warehouse, manifest):
     models = _models(manifest)
     mismatched = {}
@@ -578,7 +573,6 @@ def test_every_built_column_is_documented(warehouse, manifest):
     assert not mismatched, mismatched
 
 
-@dbt_build
 def test_marts_hold_no_person_ids_or_free_text(warehouse):
     with duckdb.connect(str(warehouse["db"]), read_only=True) as con:
         tables = [r[0] for r in con.execute(
@@ -590,7 +584,6 @@ def test_marts_hold_no_person_ids_or_free_text(warehouse):
                 assert secret not in text, (table, secret)
 
 
-@dbt_build
 def test_every_published_table_and_column_is_described(warehouse, manifest):
     """What the analysts' warehouse publishes (every relation dbt builds in schema main, copied
     with its comments by the publish step) is described: each model and each built column has a
@@ -616,7 +609,6 @@ def test_every_published_table_and_column_is_described(warehouse, manifest):
     assert not [f"{t}.{c}" for t, c, comment in columns if not (comment or "").strip()]
 
 
-@dbt_build
 def test_scorecard_members_and_status_on_the_hand_made_extracts(warehouse):
     """The 2024-02 build: the records behind figures worked out by hand above, and the status."""
     with duckdb.connect(str(warehouse["db"]), read_only=True) as con:
