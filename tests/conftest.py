@@ -33,7 +33,8 @@ def malformed_base(tmp_path_factory: pytest.TempPathFactory):
 
 # The fixtures that run a real dbt build of the project, by (module, name): a test using one is in
 # the dbt set (``make test-dbt``), not the fast set.
-DBT_BUILDS = {("tests.test_dbt_project", "warehouse"), ("tests.test_dbt_cla", "warehouse")}
+DBT_BUILDS = {("tests.test_dbt_project", "warehouse"), ("tests.test_dbt_cla", "warehouse"),
+              ("tests.test_dbt_in_process", "loaded")}
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (its own hook of the same name)

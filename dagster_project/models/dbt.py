@@ -27,6 +27,7 @@ from dagster_dbt import (
 from filelock import FileLock
 from packaging import version
 
+from dagster_project.models.dbt_in_process import build_in_process
 from dagster_project.models.engines import (
     DBT_DIR,
     DBT_EXECUTABLE,
@@ -166,7 +167,7 @@ def csc_dbt_models(
     carry_partial_parse(saved, target)
     if engine == DUCKDB:
         try:
-            yield from dbt.cli(dbt_build_args(), context=context, target_path=target).stream()
+            yield from build_in_process(context, dbt, dbt_build_args(), target)
         finally:
             keep_partial_parse(target, saved)
         return

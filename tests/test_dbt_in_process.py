@@ -1,0 +1,135 @@
+"""dbt in the run's own process (models/dbt_in_process.py): the same Dagster events as dagster-dbt's
+dbt process, a failure reported by dbt's own error, and the warehouse file free for the run's next step.
+
+One generated month is loaded into a working warehouse; each test builds the models on a copy of it
+through the project's dbt assets (``dg.materialize``), as a run does.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from dagster_project.ingest.load import load_extract
+from dagster_project.models.dbt import (
+    EXTRACT_MONTH_ENV,
+    WAREHOUSE_DB_ENV,
+    csc_dbt_models,
+    dbt_build_args,
+    dbt_build_env,
+    dbt_project,
+    dbt_resource,
+    translator,
+)
+from dagster_project.models.dbt_in_process import dbt_argv
+from dagster_project.partitions import monthly_partitions
+from dagster_project.progress import DBT_ERRORS, failure_reason
+from dagster_project.pseudonym import KEY_FILE_ENV, key_env
+from dagster_project.resources import WarehouseResource
+from tests.pipeline_helpers import generate
+
+MONTH = "2023-05"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    home: Path
+    extracts: Path
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory) -> Loaded:
+    """A home whose working warehouse holds one generated month, loaded and not yet built."""
+    root = tmp_path_factory.mktemp("in_process")
+    extracts, home = root / "extracts", root / "home"
+    generate(extracts, MONTH, MONTH, scale=0.02, seed=11)
+    with WarehouseResource(home=str(home), extracts_dir=str(extracts)).connect() as con:
+        load_extract(con, extracts / MONTH, date.fromisoformat(f"{MONTH}-01"))
+    return Loaded(home, extracts)
+
+
+@pytest.fixture
+def warehouse(loaded, tmp_path, monkeypatch) -> WarehouseResource:
+    """A copy of the loaded home; the variables a build sets in the process are put back after the test."""
+    home = shutil.copytree(loaded.home, tmp_path / "home")
+    for name in (WAREHOUSE_DB_ENV, EXTRACT_MONTH_ENV, KEY_FILE_ENV):
+        monkeypatch.setenv(name, "")
+    return WarehouseResource(home=str(home), extracts_dir=str(loaded.extracts))
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, partitions_def=monthly_partitions,
+            dagster_dbt_translator=translator)
+def through_dbts_process(context, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """The same build as dagster-dbt runs it, in a dbt process of its own: what the in-process build replaces."""
+    import os
+
+    os.environ.update({**dbt_build_env(context.partition_key, warehouse.paths.work_db), **key_env(warehouse.paths)})
+    yield from dbt.cli(dbt_build_args(), context=context,
+                       target_path=warehouse.paths.dbt_target / context.run_id[:8]).stream()
+
+
+def build(assets, warehouse: WarehouseResource) -> dg.ExecuteInProcessResult:
+    return dg.materialize([assets], partition_key=MONTH, raise_on_error=False,
+                          resources={"dbt": dbt_resource(), "warehouse": warehouse})
+
+
+def outcomes(result: dg.ExecuteInProcessResult) -> dict[str, set]:
+    """What a run's dbt events say: the assets materialised, and each check with its outcome."""
+    checks = {(e.event_specific_data.asset_key.to_user_string(), e.event_specific_data.check_name,
+               e.event_specific_data.passed, e.event_specific_data.severity.value)
+              for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    built = {e.asset_key.to_user_string() for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+    return {"checks": checks, "materialized": built}
+
+
+def test_the_in_process_build_gives_the_events_of_dbts_own_process(loaded, warehouse, tmp_path):
+    in_process = build(csc_dbt_models, warehouse)
+    assert in_process.success
+    other = WarehouseResource(home=str(shutil.copytree(loaded.home, tmp_path / "other")),
+                              extracts_dir=str(loaded.extracts))
+    process = build(through_dbts_process, other)
+    assert process.success
+    mine, theirs = outcomes(in_process), outcomes(process)
+    assert len(mine["materialized"]) > 50 and len(mine["checks"]) > 50
+    assert all(passed for _, _, passed, _ in mine["checks"])
+    assert mine == theirs
+    # the step closed dbt's connection: the warehouse opens read-only in this process, as the checks open it
+    with duckdb.connect(str(warehouse.paths.work_db), read_only=True) as con:
+        assert con.execute("select count(*) from main.fct_contacts").fetchone()[0] > 0
+
+
+def test_a_failed_dbt_test_fails_the_step_with_dbts_own_error(warehouse):
+    with warehouse.connect() as con:  # one contact twice: the contacts' key test fails where they are staged
+        con.execute("insert into raw.ssd_contacts select * from raw.ssd_contacts limit 1")
+    result = build(csc_dbt_models, warehouse)
+    assert not result.success
+    failed = [(asset, check) for asset, check, passed, severity in outcomes(result)["checks"]
+              if not passed and severity == "ERROR"]
+    assert failed == [("staging/stg_ssd__contacts", "column_rules_stg_ssd__contacts")]
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    error = failure.step_failure_data.error
+    assert DBT_ERRORS in error.message
+    reason = failure_reason(error)
+    assert reason.startswith("dbt build failed: "), reason
+    assert "Failure in test column_rules_stg_ssd__contacts (models/staging/ssd/stg_ssd__contacts.yml)" in reason
+    with duckdb.connect(str(warehouse.paths.work_db), read_only=True) as con:
+        assert con.execute("select count(*) from raw.ssd_contacts").fetchone()[0] > 0
+
+
+def test_the_in_process_command_carries_what_dagster_dbt_gives_its_process():
+    argv = dbt_argv(["build", "--exclude-resource-type", "unit_test"], dbt_resource(), Path("/project"),
+                    Path("/home/private/dbt-target/run1"), ["--select", "fqn:*"], "empty")
+    assert argv[:5] == ["--no-use-colors", "build", "--exclude-resource-type", "unit_test", "--project-dir"]
+    options = dict(zip(argv[4::2], argv[5::2], strict=False))
+    assert options["--project-dir"] == "/project"
+    assert options["--target-path"] == options["--log-path"] == "/home/private/dbt-target/run1"
+    assert options["--target"] == "duckdb"
+    assert options["--indirect-selection"] == "empty"
+    assert argv[-2:] == ["--select", "fqn:*"]
