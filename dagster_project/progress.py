@@ -60,9 +60,12 @@ def failure_reason(error) -> str:
 
 def step_failure_reason(data) -> str:
     """Why a step failed (its ``StepFailureData``): the description our own ``dg.Failure`` gives
-    (already written for a person), else :func:`failure_reason` of its error; '' if it has neither."""
-    if data.user_failure_data and data.user_failure_data.description:
-        return data.user_failure_data.description
+    (already written for a person), else :func:`failure_reason` of its error (a failed dbt build's
+    ``DagsterDbtCliRuntimeError`` is a ``dg.Failure`` too, but dbt's own error is the reason);
+    '' if it has neither."""
+    description = data.user_failure_data.description if data.user_failure_data else None
+    if description and DBT_ERRORS not in description:
+        return description
     return failure_reason(data.error) if data.error else ""
 
 

@@ -30,7 +30,7 @@ from dagster_project.models.dbt import (
 )
 from dagster_project.models.dbt_in_process import dbt_argv
 from dagster_project.partitions import monthly_partitions
-from dagster_project.progress import DBT_ERRORS, failure_reason
+from dagster_project.progress import DBT_ERRORS, failure_line, failure_reason
 from dagster_project.pseudonym import KEY_FILE_ENV, key_env
 from dagster_project.resources import WarehouseResource
 from tests.pipeline_helpers import generate
@@ -75,8 +75,8 @@ def through_dbts_process(context, dbt: DbtCliResource, warehouse: WarehouseResou
                        target_path=warehouse.paths.dbt_target / context.run_id[:8]).stream()
 
 
-def build(assets, warehouse: WarehouseResource) -> dg.ExecuteInProcessResult:
-    return dg.materialize([assets], partition_key=MONTH, raise_on_error=False,
+def build(assets, warehouse: WarehouseResource, selection=None) -> dg.ExecuteInProcessResult:
+    return dg.materialize([assets], partition_key=MONTH, raise_on_error=False, selection=selection,
                           resources={"dbt": dbt_resource(), "warehouse": warehouse})
 
 
@@ -119,15 +119,30 @@ def test_a_failed_dbt_test_fails_the_step_with_dbts_own_error(warehouse):
     reason = failure_reason(error)
     assert reason.startswith("dbt build failed: "), reason
     assert "Failure in test column_rules_stg_ssd__contacts (models/staging/ssd/stg_ssd__contacts.yml)" in reason
+    # the terminal's line for the step (cli.runner.run_month) gives dbt's error, not the wrapper's
+    line = failure_line(MONTH, failure.step_key, failure.step_failure_data)
+    assert line.startswith(f"[{MONTH}] build + dbt tests: FAILED - dbt build failed: "), line
+    assert "Failure in test column_rules_stg_ssd__contacts" in line
     with duckdb.connect(str(warehouse.paths.work_db), read_only=True) as con:
         assert con.execute("select count(*) from raw.ssd_contacts").fetchone()[0] > 0
+
+
+def test_a_subset_of_the_assets_builds_only_them_and_their_checks(warehouse):
+    """What the UI's "Materialize selected" asks: dagster-dbt's selection reaches the in-process dbt."""
+    assert build(csc_dbt_models, warehouse).success  # the reference codes its rules read are built
+    result = build(csc_dbt_models, warehouse, selection=[dg.AssetKey(["staging", "stg_ssd__contacts"])])
+    assert result.success
+    seen = outcomes(result)
+    assert seen["materialized"] == {"staging/stg_ssd__contacts"}
+    assert {asset for asset, *_ in seen["checks"]} == {"staging/stg_ssd__contacts"}
 
 
 def test_the_in_process_command_carries_what_dagster_dbt_gives_its_process():
     argv = dbt_argv(["build", "--exclude-resource-type", "unit_test"], dbt_resource(), Path("/project"),
                     Path("/home/private/dbt-target/run1"), ["--select", "fqn:*"], "empty")
-    assert argv[:5] == ["--no-use-colors", "build", "--exclude-resource-type", "unit_test", "--project-dir"]
-    options = dict(zip(argv[4::2], argv[5::2], strict=False))
+    assert argv[:6] == ["--no-use-colors", "--no-send-anonymous-usage-stats", "build", "--exclude-resource-type",
+                        "unit_test", "--project-dir"]
+    options = dict(zip(argv[5::2], argv[6::2], strict=False))
     assert options["--project-dir"] == "/project"
     assert options["--target-path"] == options["--log-path"] == "/home/private/dbt-target/run1"
     assert options["--target"] == "duckdb"

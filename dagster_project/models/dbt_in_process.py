@@ -15,6 +15,12 @@ assets, checks and failures are the same. Three differences:
 - dbt-duckdb keeps its database open after a build (``keep_open``); it is closed here, since the
   run's later steps open the warehouse file again, read-only, in this same process.
 
+And what a second process gave for free: a crash of DuckDB inside dbt (an abort, or the kernel
+killing the process for memory) now ends the run's process, so the run is marked failed by the
+next ``csc-warehouse run`` (``cli.runner.reap_dead_runs``) rather than as a failed step; an interrupt reaches dbt as
+the KeyboardInterrupt it cancels its queries on (``raise_interrupts_as``); and anything dbt writes
+to stderr (not its log lines) reaches the terminal rather than the month's log.
+
 Engines other than DuckDB keep dagster-dbt's process: Spark's dbt is another environment's.
 """
 
@@ -26,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster._core.errors import DagsterExecutionInterruptedError
+from dagster._utils.interrupts import raise_interrupts_as
 from dagster_dbt import DbtCliResource
 from dagster_dbt.asset_utils import get_updated_cli_invocation_params_for_context
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
@@ -41,7 +49,7 @@ def dbt_argv(args: Sequence[str], dbt: DbtCliResource, project_dir: Path, target
              selection_args: Sequence[str], indirect_selection: str | None) -> list[str]:
     """The arguments of the in-process command: what dagster-dbt gives its dbt process on its command
     line and in environment variables (target and log folders, profiles, target, selection)."""
-    argv = [*dbt.global_config_flags, "--no-use-colors", *args,
+    argv = [*dbt.global_config_flags, "--no-use-colors", "--no-send-anonymous-usage-stats", *args,
             "--project-dir", str(project_dir), "--profiles-dir", str(dbt.profiles_dir or project_dir),
             "--target-path", str(target_path), "--log-path", str(target_path)]
     if dbt.profile:
@@ -57,10 +65,11 @@ def close_duckdb() -> None:
     """Close the database dbt-duckdb keeps open between builds (its ``keep_open`` default)."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
-    env = DuckDBConnectionManager._ENV
-    DuckDBConnectionManager.close_all_connections()  # forgets it without closing it
-    if env is not None:
-        env.close()
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager.close_all_connections()  # forgets it without closing it
+        if env is not None:
+            env.close()
 
 
 def build_in_process(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: Sequence[str],
@@ -68,6 +77,7 @@ def build_in_process(context: dg.AssetExecutionContext, dbt: DbtCliResource, arg
     """Run ``dbt <args>`` for the assets and checks ``context`` selects; yield their Dagster events,
     then raise :class:`DagsterDbtCliRuntimeError` (dbt's error messages in it) if dbt failed."""
     from dbt.cli.main import dbtRunner
+    from dbt_common.events.event_manager_client import cleanup_event_logger
     from dbt_common.events.functions import msg_to_dict
 
     params = get_updated_cli_invocation_params_for_context(context=context, manifest={},
@@ -88,16 +98,23 @@ def build_in_process(context: dg.AssetExecutionContext, dbt: DbtCliResource, arg
     # object this process already holds (Dagster, Great Expectations, polars): parked for the build
     gc.freeze()
     try:
-        outcome = dbtRunner(callbacks=[collect]).invoke(argv)
+        # Ctrl-C or Dagster terminating the run reaches dbt as the KeyboardInterrupt it handles by
+        # cancelling its queries and stopping its threads (Dagster's own interrupt error it does not)
+        with raise_interrupts_as(KeyboardInterrupt):
+            outcome = dbtRunner(callbacks=[collect]).invoke(argv)
     finally:
         gc.unfreeze()
         close_duckdb()
+        cleanup_event_logger()  # dbt's loggers hold the month's log file and dbt.log open
     for raw in results:
         yield from DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={}).to_default_asset_events(
             manifest=params.manifest, dagster_dbt_translator=params.dagster_dbt_translator, context=context,
             target_path=target_path, project=params.dbt_project)
+    if isinstance(outcome.exception, KeyboardInterrupt):
+        raise DagsterExecutionInterruptedError()
     if outcome.exception is not None and not isinstance(outcome.exception, Exception):
-        raise outcome.exception  # an interrupt (Ctrl-C, or Dagster terminating the run)
-    if not outcome.success:
+        raise outcome.exception
+    if not outcome.success or errors:  # as dagster-dbt: a non-zero exit or any error dbt logged
         messages = errors or [str(outcome.exception)]
-        raise DagsterDbtCliRuntimeError(description="\n\n".join([f"dbt {args[0]} failed.", DBT_ERRORS, *messages]))
+        raise DagsterDbtCliRuntimeError(description="\n\n".join(
+            [f"dbt {args[0]} failed (its log: {target_path / 'dbt.log'}).", DBT_ERRORS, *messages]))
