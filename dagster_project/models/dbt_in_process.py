@@ -76,6 +76,7 @@ def build_in_process(context: dg.AssetExecutionContext, dbt: DbtCliResource, arg
                      target_path: Path) -> Iterator[Any]:
     """Run ``dbt <args>`` for the assets and checks ``context`` selects; yield their Dagster events,
     then raise :class:`DagsterDbtCliRuntimeError` (dbt's error messages in it) if dbt failed."""
+    from dbt.adapters.factory import reset_adapters
     from dbt.cli.main import dbtRunner
     from dbt_common.events.event_manager_client import cleanup_event_logger
     from dbt_common.events.functions import msg_to_dict
@@ -105,6 +106,9 @@ def build_in_process(context: dg.AssetExecutionContext, dbt: DbtCliResource, arg
     finally:
         gc.unfreeze()
         close_duckdb()
+        # dbt keeps the build's adapter, whose connection manager holds a process-shared lock (a named
+        # semaphore the run's fast exit would leave behind, with multiprocessing's warning about it)
+        reset_adapters()
         cleanup_event_logger()  # dbt's loggers hold the month's log file and dbt.log open
     for raw in results:
         yield from DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={}).to_default_asset_events(
