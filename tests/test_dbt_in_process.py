@@ -7,8 +7,6 @@ through the project's dbt assets (``dg.materialize``), as a run does.
 
 from __future__ import annotations
 
-import shutil
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -33,35 +31,32 @@ from dagster_project.partitions import monthly_partitions
 from dagster_project.progress import DBT_ERRORS, failure_line, failure_reason
 from dagster_project.pseudonym import KEY_FILE_ENV, key_env
 from dagster_project.resources import WarehouseResource
-from tests.pipeline_helpers import generate
+from tests.pipeline_helpers import copy_home, generate
 
 MONTH = "2023-05"
 
 
-@dataclass(frozen=True)
-class Loaded:
-    home: Path
-    extracts: Path
-
-
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory) -> Loaded:
+def loaded(tmp_path_factory) -> WarehouseResource:
     """A home whose working warehouse holds one generated month, loaded and not yet built."""
     root = tmp_path_factory.mktemp("in_process")
-    extracts, home = root / "extracts", root / "home"
-    generate(extracts, MONTH, MONTH, scale=0.02, seed=11)
-    with WarehouseResource(home=str(home), extracts_dir=str(extracts)).connect() as con:
-        load_extract(con, extracts / MONTH, date.fromisoformat(f"{MONTH}-01"))
-    return Loaded(home, extracts)
+    generate(root / "extracts", MONTH, MONTH, scale=0.02, seed=11)
+    loaded = WarehouseResource(home=str(root / "home"), extracts_dir=str(root / "extracts"))
+    with loaded.connect() as con:
+        load_extract(con, loaded.extract_folder(MONTH), date.fromisoformat(f"{MONTH}-01"))
+    return loaded
+
+
+def copy_of(loaded: WarehouseResource, home: Path) -> WarehouseResource:
+    return WarehouseResource(home=str(copy_home(loaded.paths.home, home)), extracts_dir=loaded.extracts_dir)
 
 
 @pytest.fixture
 def warehouse(loaded, tmp_path, monkeypatch) -> WarehouseResource:
     """A copy of the loaded home; the variables a build sets in the process are put back after the test."""
-    home = shutil.copytree(loaded.home, tmp_path / "home")
     for name in (WAREHOUSE_DB_ENV, EXTRACT_MONTH_ENV, KEY_FILE_ENV):
         monkeypatch.setenv(name, "")
-    return WarehouseResource(home=str(home), extracts_dir=str(loaded.extracts))
+    return copy_of(loaded, tmp_path / "home")
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, partitions_def=monthly_partitions,
@@ -92,9 +87,7 @@ def outcomes(result: dg.ExecuteInProcessResult) -> dict[str, set]:
 def test_the_in_process_build_gives_the_events_of_dbts_own_process(loaded, warehouse, tmp_path):
     in_process = build(csc_dbt_models, warehouse)
     assert in_process.success
-    other = WarehouseResource(home=str(shutil.copytree(loaded.home, tmp_path / "other")),
-                              extracts_dir=str(loaded.extracts))
-    process = build(through_dbts_process, other)
+    process = build(through_dbts_process, copy_of(loaded, tmp_path / "other"))
     assert process.success
     mine, theirs = outcomes(in_process), outcomes(process)
     assert len(mine["materialized"]) > 50 and len(mine["checks"]) > 50
