@@ -72,6 +72,23 @@ def test_partial_parse_state_carries_from_build_to_build(tmp_path):
     assert sorted(p.name for p in saved.iterdir()) == ["partial_parse.msgpack", "run1", "run2"]
 
 
+def test_a_new_month_reparses_nothing(tmp_path):
+    """dbt learns the month from $CSC_EXTRACT_MONTH only when it executes (macro extract_month), so
+    its partial parsing never records the variable: a month's build after another month's keeps the
+    parsed project whole (when it recorded it, every model calling the macro was parsed again)."""
+    from dagster_project.models.engines import DBT_DIR, DBT_EXECUTABLE
+
+    def parse(month: str) -> str:
+        subprocess.run([DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", str(DBT_DIR), "--target-path",
+                        str(tmp_path), "--log-path", str(tmp_path), "--log-level-file", "debug"],
+                       cwd=DBT_DIR, check=True, env={**os.environ, "DBT_TARGET": "lint", "CSC_EXTRACT_MONTH": month})
+        log = (tmp_path / "dbt.log").read_text(encoding="utf-8")
+        (tmp_path / "dbt.log").unlink()
+        return log
+
+    parse("2023-06-01")
+    assert "Partial parsing enabled, no changes found, skipping parsing" in parse("2023-07-01")
+
 def test_manifest_staleness(tmp_path):
     project = tmp_path / "dbt"
     (project / "models").mkdir(parents=True)

@@ -58,9 +58,9 @@ def dbt_build_args() -> list[str]:
     """The dbt command of every month's build.
 
     The month is not a ``--vars`` argument but the environment variable ``CSC_EXTRACT_MONTH``
-    (:func:`dbt_build_env`; macro ``extract_month``): dbt re-parses the whole project when its vars
-    change (7-9 s) and only the dozen models that read the month when an environment variable
-    does. dbt unit tests check the models' logic, not the month's data: they run in the test
+    (:func:`dbt_build_env`; macro ``extract_month``, which reads it only when dbt executes): dbt
+    re-parses the whole project when its vars change (7-9 s), and nothing when the month changes.
+    dbt unit tests check the models' logic, not the month's data: they run in the test
     suite (tests/test_dbt_project.py), not in every production build.
     """
     return ["build", "--exclude-resource-type", "unit_test"]

@@ -1,9 +1,11 @@
 {#- The extract month being built ('YYYY-MM-DD', first of the month) as a DATE literal expression.
     From var extract_month when given (dbt unit tests, hand-run builds), else from the environment
     variable CSC_EXTRACT_MONTH, which the pipeline sets: a changed var makes dbt re-parse the whole
-    project, a changed environment variable only the models that use it (docs/decisions.md). -#}
+    project. The month is read only when dbt executes (compiles for a build), never while it
+    parses, so dbt's partial parsing does not record the variable and a new month re-parses nothing
+    (docs/decisions.md); nothing a parse captures (refs, sources, configs) depends on the month. -#}
 {% macro extract_month() -%}
-    {%- set month = var("extract_month", env_var("CSC_EXTRACT_MONTH", "")) -%}
+    {%- set month = var("extract_month", env_var("CSC_EXTRACT_MONTH", "")) if execute else "" -%}
     {%- if execute and not month -%}
         {{ exceptions.raise_compiler_error(
             "No extract month: the pipeline sets CSC_EXTRACT_MONTH; by hand, pass "
