@@ -10,7 +10,7 @@ R or Power BI; its text is as in the warehouse, and a suppressed number is NULL 
 ``availability`` is ``suppressed``). Percentages are 0-100 in both, as in ``fct_scorecard``.
 
 The Parquet file is written by DuckDB (``COPY ... (FORMAT parquet)``) from an in-memory table
-filled in the publication's order, so the same publication gives the same bytes.
+filled (from Arrow columns) in the publication's order, so the same publication gives the same bytes.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import csv
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from dagster_project.publish.outputs.data import COUNT, SUPPRESSED, Figure, Measure, Publication
 from dagster_project.publish.outputs.present import FLAG_WORDS
@@ -33,6 +34,7 @@ STATUS_COLUMNS = ("target", "amber_band", "target_comparator", "target_source", 
 COLUMNS = CSV_COLUMNS + STATUS_COLUMNS
 PARQUET_TYPES = {"month": "DATE", "extract_month": "DATE", "value": "DOUBLE", "numerator": "BIGINT",
                  "denominator": "BIGINT", "target": "DOUBLE", "amber_band": "DOUBLE"}
+ARROW_TYPES = {"DATE": pa.date32(), "DOUBLE": pa.float64(), "BIGINT": pa.int64(), "VARCHAR": pa.string()}
 SUPPRESSED_AVAILABILITY = "suppressed"  # Parquet: the row's value is suppressed (CSV: "c")
 
 
@@ -91,11 +93,15 @@ def write_scorecard_parquet(pub: Publication, path: Path) -> Path:
     """scorecard.parquet, internal or public (the public one is written from suppressed data)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     columns = ", ".join(f'"{c}" {PARQUET_TYPES.get(c, "VARCHAR")}' for c in COLUMNS)
+    values = [_parquet_row(pub, m, fig) for m, fig in _rows(pub)]
+    rows = pa.table({c: pa.array([row[i] for row in values], ARROW_TYPES[PARQUET_TYPES.get(c, "VARCHAR")])
+                     for i, c in enumerate(COLUMNS)})
     con = duckdb.connect()  # in memory: the file is a function of the publication only
     try:
         con.execute(f"CREATE TABLE scorecard ({columns})")
-        con.executemany(f"INSERT INTO scorecard VALUES ({', '.join('?' * len(COLUMNS))})",
-                        [_parquet_row(pub, m, fig) for m, fig in _rows(pub)])
+        # one insert of the rows as columns (executemany ran an insert per row: 0.2-0.4 s a file)
+        con.register("scorecard_rows", rows)
+        con.execute("INSERT INTO scorecard SELECT * FROM scorecard_rows")
         con.execute(f"COPY scorecard TO {sql_literal(str(path))} (FORMAT parquet, COMPRESSION zstd)")
     finally:
         con.close()
