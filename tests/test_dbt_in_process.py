@@ -1,5 +1,6 @@
 """dbt in the run's own process (models/dbt_in_process.py): the same Dagster events as dagster-dbt's
-dbt process, a failure reported by dbt's own error, and the warehouse file free for the run's next step.
+dbt process, a failure reported by dbt's own error, and the warehouse file free for the run's next step;
+and which loaded extracts a month's staging tests check.
 
 One generated month is loaded into a working warehouse; each test builds the models on a copy of it
 through the project's dbt assets (``dg.materialize``), as a run does.
@@ -129,6 +130,22 @@ def test_a_subset_of_the_assets_builds_only_them_and_their_checks(warehouse):
     assert seen["materialized"] == {"staging/stg_ssd__contacts"}
     assert {asset for asset, *_ in seen["checks"]} == {"staging/stg_ssd__contacts"}
 
+
+def test_a_months_staging_tests_check_the_extracts_its_build_reads(warehouse):
+    """A staging test checks the extract being built, and every earlier one where the marts read
+    them (persons: dim_child, fct_care_leavers); not every loaded extract, whose checks grew with the
+    months loaded (column_rules' snapshot / snapshots_through)."""
+    assert build(csc_dbt_models, warehouse).success
+    with warehouse.connect() as con:  # an earlier and a later extract, each with one record twice
+        for table in ("ssd_contacts", "ssd_person"):
+            for month in ("2023-04-01", "2023-04-01", "2023-06-01", "2023-06-01"):
+                con.execute(f"insert into raw.{table} select * replace (cast(? as date) as _extract_month) "
+                            f"from raw.{table} limit 1", [month])
+    staged = [dg.AssetKey(["staging", name]) for name in ("stg_ssd__contacts", "stg_ssd__person")]
+    result = build(csc_dbt_models, warehouse, selection=staged)
+    checks = {(asset, check): passed for asset, check, passed, _ in outcomes(result)["checks"]}
+    assert checks == {("staging/stg_ssd__contacts", "column_rules_stg_ssd__contacts"): True,
+                      ("staging/stg_ssd__person", "column_rules_stg_ssd__person"): False}
 
 def test_the_in_process_command_carries_what_dagster_dbt_gives_its_process():
     argv = dbt_argv(["build", "--exclude-resource-type", "unit_test"], dbt_resource(), Path("/project"),
