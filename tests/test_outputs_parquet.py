@@ -9,6 +9,7 @@ from datetime import date
 import duckdb
 import pytest
 
+from dagster_project.publish.outputs.marts import mart_keys
 from dagster_project.publish.outputs.tables import COLUMNS, CSV_COLUMNS
 from tests.outputs_pipeline import FIRST, LAST, XDIST_GROUP
 
@@ -74,6 +75,15 @@ def test_every_mart_as_parquet_internal_only(published_home, con):
     assert sorted(p.name for p in marts.iterdir()) == sorted(f"{t}.parquet" for t in tables)
     for t, n in counts.items():  # the marts are the analysts' warehouse's tables
         assert con.execute("select count(*) from read_parquet(?)", [str(marts / f"{t}.parquet")]).fetchone()[0] == n
+    # each file's rows in the order of its table's key, as its dbt test declares it (the same bytes for the same table)
+    keys = mart_keys(published_home.published / "docs" / "manifest.json")
+    assert set(tables) <= set(keys)
+    for t in tables:
+        out_of_order = con.execute(
+            "select count(*) from (select row_number() over (order by file_row_number) as position, "
+            f"row_number() over (order by {', '.join(keys[t])}) as rank "
+            "from read_parquet(?, file_row_number = true)) where position <> rank", [str(marts / f"{t}.parquet")])
+        assert out_of_order.fetchone()[0] == 0, t
     for month in (FIRST, LAST):  # once beside the warehouse, not a snapshot in every month's folder
         assert not (published_home.month_dir(month) / "marts").exists()
         assert not (published_home.month_dir(month) / "public" / "marts").exists()
