@@ -388,7 +388,7 @@ def warehouse(tmp_path_factory) -> Path:
         con.close()
     env = {**os.environ, "CSC_WAREHOUSE_DB": str(db), "DBT_TARGET": "duckdb", "CSC_PSEUDONYM_KEY": TEST_KEY}
     for month in (JAN, FEB):
-        # the month as the pipeline gives it: the second build re-parses only the models that read it
+        # the month as the pipeline gives it: the second build re-parses nothing (macro extract_month)
         res = subprocess.run(
             [DBT, "build", "--profiles-dir", ".", "--target-path", str(tmp / "target"),
              "--log-path", str(tmp / "logs"), "--select", SELECT, "--indirect-selection", "cautious"],

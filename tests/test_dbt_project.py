@@ -46,7 +46,7 @@ BOTH = (FEB, MAR)
 
 def run_dbt(args: list[str], target: Path, db: Path, month: str) -> subprocess.CompletedProcess:
     """dbt on the warehouse ``db`` for an extract month, given as the pipeline gives it
-    (``$CSC_EXTRACT_MONTH``: a later build of another month re-parses only what reads it)."""
+    (``$CSC_EXTRACT_MONTH``: a later build of another month re-parses nothing)."""
     cmd = [DBT, *args, "--profiles-dir", ".", "--target-path", str(target / "target"),
            "--log-path", str(target / "logs")]
     env = {**os.environ, "CSC_WAREHOUSE_DB": str(db), "DBT_TARGET": "duckdb", "CSC_PSEUDONYM_KEY": TEST_KEY,

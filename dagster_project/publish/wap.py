@@ -267,7 +267,7 @@ def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date,
     from dagster_project.pseudonym import home_key
     from dagster_project.publish.audit import record_published_figures
     from dagster_project.publish.outputs import PublicationSettings, write_outputs
-    from dagster_project.publish.outputs.docs_site import write_docs_site
+    from dagster_project.publish.outputs.docs_site import build_manifest, write_docs_site
     from dagster_project.publish.outputs.marts import MARTS_DIR, mart_keys, write_marts
     from dagster_project.published_figures import (
         PUBLICATION_MARKER,
@@ -312,7 +312,7 @@ def publish_month(con: duckdb.DuckDBPyConnection, paths: HomePaths, month: date,
     if replace_warehouse:
         # the marts' Parquet on a cursor of its own while the copy and its docs are made: DuckDB
         # releases the GIL, so the two overlap instead of running one after the other
-        keys = mart_keys(dbt_results.parent / "manifest.json")  # the keys the build's tests asserted
+        keys = mart_keys(build_manifest(dbt_results.parent))  # the keys the build's tests asserted
         with _beside(partial(write_marts, keys=keys), con, version / MARTS_DIR):
             tables = build_published_copy(con, version / WAREHOUSE, (month, run_id, published_at))
             write_docs_site(version / WAREHOUSE, dbt_results.parent, version / DOCS, home_key(paths).value)

@@ -172,13 +172,20 @@ def check_no_secret(folder: Path, key: str) -> None:
         raise DocsSiteError(f"the pseudonymisation key appears in {path.name}: not publishing the docs site")
 
 
+def build_manifest(dbt_target: Path) -> Path:
+    """The manifest the month's dbt build left in ``dbt_target`` (read for the docs site and for the
+    marts' keys: publish.outputs.marts.mart_keys)."""
+    path = dbt_target / "manifest.json"
+    if not path.exists():
+        raise DocsSiteError(f"the dbt build left no manifest in {dbt_target}")
+    return path
+
+
 def write_docs_site(published_db: Path, dbt_target: Path, out_dir: Path, key: str) -> list[Path]:
     """Write the docs site for ``published_db`` into ``out_dir`` (a staging folder), from the
     manifest the month's dbt build left in ``dbt_target``; ``key``: the pseudonymisation key, which
     must appear nowhere in it."""
-    manifest_path = dbt_target / "manifest.json"
-    if not manifest_path.exists():
-        raise DocsSiteError(f"the dbt build left no manifest in {dbt_target}")
+    manifest_path = build_manifest(dbt_target)
     stamp = datetime.combine(extract_month(published_db), time())
     manifest = _reproducible(_clean_manifest(json.loads(manifest_path.read_text(encoding="utf-8"))), stamp,
                              dbt_target)

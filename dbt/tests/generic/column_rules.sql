@@ -25,7 +25,8 @@
     column telling them apart. The test checks the extracts the month's build reads: with snapshot
     only the extract being built (macro extract_month), with snapshots_through every extract up to
     it (a model the marts read over history: dim_child and fct_care_leavers read every earlier
-    person and care-leaver extract). Extracts after the month are not the build's. Checking every
+    person and care-leaver extract). Extracts after the month are not the build's. Either needs the
+    month, as the models do (a hand-run build passes --vars extract_month). Checking every
     loaded extract made a month's tests grow with the months loaded (a Bradford-sized month's
     staging tests: 0.8 s with one extract loaded, 4.1-4.7 s with 24; 2026-12-07). -#}
 {% test column_rules(model, key=[], not_null=[], unique=[], accepted_codes={}, accepted_values={}, expressions=[],
