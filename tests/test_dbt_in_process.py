@@ -147,6 +147,7 @@ def test_a_months_staging_tests_check_the_extracts_its_build_reads(warehouse):
     assert checks == {("staging/stg_ssd__contacts", "column_rules_stg_ssd__contacts"): True,
                       ("staging/stg_ssd__person", "column_rules_stg_ssd__person"): False}
 
+
 def test_the_in_process_command_carries_what_dagster_dbt_gives_its_process():
     argv = dbt_argv(["build", "--exclude-resource-type", "unit_test"], dbt_resource(), Path("/project"),
                     Path("/home/private/dbt-target/run1"), ["--select", "fqn:*"], "empty")

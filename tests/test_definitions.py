@@ -89,6 +89,7 @@ def test_a_new_month_reparses_nothing(tmp_path):
     parse("2023-06-01")
     assert "Partial parsing enabled, no changes found, skipping parsing" in parse("2023-07-01")
 
+
 def test_manifest_staleness(tmp_path):
     project = tmp_path / "dbt"
     (project / "models").mkdir(parents=True)

@@ -14,7 +14,8 @@ which the build has just asserted, so it orders every row; a table without one i
 column (at scale 10 the keys took 8.5-9.4 s of CPU for every table, every column 10.3-11.1 s;
 2026-12-07). Zstandard at level 1 (any reader of zstd reads it): at scale 10 it took 22% less CPU
 than the default level 3 for files 1.4% larger (measured for issue 17). The publish step runs it
-beside the copy of the analysts' warehouse, on a cursor of its own (:func:`dagster_project.publish.wap.publish_month`).
+beside the copy of the analysts' warehouse, on a cursor of its own
+(:func:`dagster_project.publish.wap.publish_month`).
 """
 
 from __future__ import annotations
