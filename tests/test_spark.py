@@ -20,10 +20,13 @@ file styles differ), in turn, in one Spark catalog:
    test; for the others every model and data test (seeds and unit tests do not read a council's
    data);
 4. every figure of ``fct_scorecard`` (value, numerator, denominator, availability of every measure
-   and month), the row count of every model (through Spark's SQL, ``dbt show``) and every
-   child_key must be DuckDB's; and every row of every table Spark stored (seeds, intermediate
+   and month), the row count of every model and every child_key, read through Spark's SQL (``dbt
+   show``), must be DuckDB's; and every row of every table Spark stored (seeds, intermediate
    tables, marts), read from its Parquet by DuckDB, must be a row of DuckDB's table, and the other
    way (read before the next council's build replaces them).
+
+Every Spark dbt command of the councils' builds runs in one process (tests/spark_dbt_session.py), so
+Spark's JVM starts once for them all, not once per command.
 
 And the whole pipeline with ``CSC_ENGINE=spark`` (models/engines/): a month of a council run through
 ``csc-warehouse run`` on DuckDB and, from the same extract and key, on Spark must publish the same
@@ -35,6 +38,7 @@ docs/scaling.md says how a region runs the models on a Spark cluster or Databric
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -46,12 +50,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.models.engines.common import DBT_DIR, schema_tables
+from dagster_project.models.engines.common import DBT_DIR, SPARK_DBT_EXECUTABLE, schema_tables
 from dagster_project.models.engines.spark import export_parquet
 from dagster_project.settings import HomePaths
 from tests.apt_helpers import ensure_installed
 from tests.engine_helpers import (
-    DBT_SPARK,
     LATEST,
     MONTHS,
     SCORECARD_SQL,
@@ -60,10 +63,10 @@ from tests.engine_helpers import (
     assert_same_publication,
     assert_same_scorecard,
     built_by_engine,
+    dbt_command,
     duckdb_reference,
     model_relations,
     pipeline_homes,
-    run_dbt,
     scorecard,
 )
 
@@ -74,6 +77,8 @@ pytestmark = [pytest.mark.xdist_group("spark"), pytest.mark.e2e]
 COUNCILS = ("midvale", "eastborough", "kingsbay-on-sea")
 SCALE = 0.1
 SCHEMAS = ("raw", "private")
+SPARK_PYTHON = SPARK_DBT_EXECUTABLE.parent / "python"
+SESSION_SCRIPT = Path(__file__).with_name("spark_dbt_session.py")
 
 
 def java_version() -> int | None:
@@ -94,16 +99,41 @@ def ensure_java() -> None:
     assert found >= 17, f"Spark 4 needs Java 17 or later, the PATH has Java {found}"
 
 
-def spark_dbt(args: list[str], work: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """dbt of the Spark environment (``make spark-env``, which ``make test`` runs first)."""
-    assert Path(DBT_SPARK).exists(), f"{DBT_SPARK} is missing: run `make spark-env` (make test does)"
-    return run_dbt(args, work, env, LATEST, dbt=DBT_SPARK)
+class SparkDbt:
+    """dbt of the Spark environment (``make spark-env``, which ``make test`` runs first), every command
+    in one process (tests/spark_dbt_session.py): Spark's JVM starts at the first and serves the rest."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        assert SPARK_PYTHON.exists(), f"{SPARK_PYTHON} is missing: run `make spark-env` (make test does)"
+        self.process = subprocess.Popen([str(SPARK_PYTHON), str(SESSION_SCRIPT)], cwd=DBT_DIR,
+                                        env={**os.environ, **env}, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+
+    def __call__(self, args: list[str], work: Path) -> str:
+        """``dbt <args>`` (dbt_command) with its target and log folders under ``work``; must succeed.
+        Its standard output."""
+        work.mkdir(parents=True, exist_ok=True)
+        output = work / "console.log"
+        request = {"args": dbt_command(args, work, LATEST)[1:], "output": str(output)}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline()
+        text = output.read_text() if output.exists() else ""
+        errors = Path(f"{output}.stderr")
+        failure = text[-8000:] + (errors.read_text()[-3000:] if errors.exists() else "")
+        assert answer, f"the Spark dbt session ended (exit {self.process.poll()}): {failure}"
+        assert json.loads(answer)["success"], failure
+        return text
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        assert self.process.wait(timeout=300) == 0
+        self.process.stdout.close()
 
 
-def show(sql: str, work: Path, env: dict[str, str]) -> list[dict]:
+def show(spark: SparkDbt, sql: str, work: Path) -> list[dict]:
     """The rows of a query on the Spark build (``dbt show``, every row)."""
-    result = spark_dbt(["show", "--inline", sql, "--limit", "-1", "--output", "json", "--quiet"], work, env)
-    return json.loads(result.stdout)["show"]
+    return json.loads(spark(["show", "--inline", sql, "--limit", "-1", "--output", "json", "--quiet"], work))["show"]
 
 
 @dataclass(frozen=True)
@@ -119,16 +149,15 @@ class CouncilBuilds:
     results: list[dict]  # the Spark build's run_results
 
 
-def build_council(council: str, work: Path, env: dict[str, str], first: bool) -> CouncilBuilds:
+def build_council(council: str, work: Path, spark: SparkDbt, spark_dir: Path, first: bool) -> CouncilBuilds:
     """Build one council on DuckDB, then on Spark (its raw layer registered over the previous
     council's), and read the Spark build back before the next council replaces it.
 
-    The first council's build is every node of the project (models, seeds, data tests, unit tests)
-    and its figures and child keys are read back through Spark's SQL (``dbt show``). Seeds and unit
-    tests do not depend on a council's data, so each later council's build is its models and data
-    tests; its row counts are read through Spark's SQL and its scorecard and child keys from the
-    tables Spark stored (each ``dbt show`` starts a JVM), whose every row is compared with DuckDB's
-    anyway (stored_rows_differ).
+    The first council's build is every node of the project (models, seeds, data tests, unit tests).
+    Seeds and unit tests do not depend on a council's data, so each later council's build is its
+    models and data tests. Every council's row counts, figures and child keys are read through
+    Spark's SQL (``dbt show``); every row of the tables Spark stored is compared with DuckDB's
+    (stored_rows_differ).
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -141,33 +170,23 @@ def build_council(council: str, work: Path, env: dict[str, str], first: bool) ->
         tables = {schema: schema_tables(con, schema) for schema in SCHEMAS}
         export_parquet(con, parquet, tables)
     args = {"root": str(parquet), "schemas": tables}
-    spark_dbt(["run-operation", "register_parquet_tables", "--args", json.dumps(args)], work / "spark-load", env)
+    spark(["run-operation", "register_parquet_tables", "--args", json.dumps(args)], work / "spark-load")
     timings["raw layer to spark"] = time.perf_counter() - t
 
     t = time.perf_counter()
     build_args = ["build"] if first else ["build", "--exclude-resource-type", "unit_test",
                                           "--exclude-resource-type", "seed"]
-    build = spark_dbt(build_args, work / "spark-build", env)
+    build_log = spark(build_args, work / "spark-build")
     timings[" ".join(["dbt", *build_args, "spark"])] = time.perf_counter() - t
 
     t = time.perf_counter()
-    spark_dir = Path(env["CSC_SPARK_DIR"])
     relations = model_relations(work / "spark-build")
     counts_sql = " union all ".join(f"select '{name}' as model, count(*) as n from {schema}.{alias}"
                                     for name, (schema, alias) in sorted(relations.items()))
-    counts = {row["model"]: row["n"] for row in show(counts_sql, work / "spark-show", env)}
-    if first:
-        figures = [tuple(row.values()) for row in show(SCORECARD_SQL, work / "spark-show", env)]
-        children = {row["child_key"] for row in show("select child_key from main.dim_child", work / "spark-show",
-                                                     env)}
-    else:
-        stored = spark_dir / "warehouse" / "main.db"
-        figures = duckdb.sql(SCORECARD_SQL.replace("main.fct_scorecard",
-                                                   f"read_parquet('{stored / 'fct_scorecard' / '*.parquet'}')")
-                             ).fetchall()
-        children = {r[0] for r in duckdb.sql(
-            f"select child_key from read_parquet('{stored / 'dim_child' / '*.parquet'}')").fetchall()}
-    spark = Build(scorecard=scorecard(figures), counts=counts, children=children)
+    counts = {row["model"]: row["n"] for row in show(spark, counts_sql, work / "spark-show")}
+    figures = [tuple(row.values()) for row in show(spark, SCORECARD_SQL, work / "spark-show")]
+    children = {row["child_key"] for row in show(spark, "select child_key from main.dim_child", work / "spark-show")}
+    built = Build(scorecard=scorecard(figures), counts=counts, children=children)
     timings["read back"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - started
     print(f"spark portability timings, {council} (s):", {k: round(v, 1) for k, v in timings.items()})
@@ -176,7 +195,7 @@ def build_council(council: str, work: Path, env: dict[str, str], first: bool) ->
                      if n["package_name"] == "csc_warehouse"
                      and (n["resource_type"] == "seed" or n["config"].get("materialized") == "table")]
     return CouncilBuilds(
-        duck=duck, spark=spark, db=db, stored=stored_tables, build_log=build.stdout,
+        duck=duck, spark=built, db=db, stored=stored_tables, build_log=build_log,
         stored_differences=stored_rows_differ(db, stored_tables, spark_dir),
         results=json.loads((work / "spark-build" / "target" / "run_results.json").read_text())["results"],
     )
@@ -196,10 +215,14 @@ def started() -> float:
 def builds(tmp_path_factory, spark_dir, started) -> Iterator[dict[str, CouncilBuilds]]:
     """Each council built in turn in one Spark catalog (build_council)."""
     ensure_java()
-    env = {"DBT_TARGET": "spark", "CSC_SPARK_DIR": str(spark_dir)}
-    out = {}
-    for council in COUNCILS:
-        out[council] = build_council(council, tmp_path_factory.mktemp(council), env, first=not out)
+    spark = SparkDbt({"DBT_TARGET": "spark", "CSC_SPARK_DIR": str(spark_dir)})
+    try:
+        out = {}
+        for council in COUNCILS:
+            out[council] = build_council(council, tmp_path_factory.mktemp(council), spark, spark_dir,
+                                         first=not out)
+    finally:
+        spark.close()
     yield out
 
 
