@@ -54,17 +54,22 @@ class Build:
     children: set[str]
 
 
-def dbt_command(args: list[str], work: Path, extract_month: date, dbt: str = DBT) -> list[str]:
-    """``dbt <args>`` on the project (from any folder) with its own target and log folders under ``work``."""
-    return [dbt, *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+def dbt_arguments(args: list[str], work: Path, extract_month: date) -> list[str]:
+    """The arguments of ``dbt <args>`` on the project (from any folder) with its own target and log
+    folders under ``work``."""
+    return [*args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
             "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
             "--vars", json.dumps({"extract_month": extract_month.isoformat()})]
 
 
-def run_dbt(args: list[str], work: Path, env: dict[str, str], extract_month: date,
-            dbt: str = DBT) -> subprocess.CompletedProcess:
+def dbt_command(args: list[str], work: Path, extract_month: date, dbt: str = DBT) -> list[str]:
+    """``dbt <args>`` (dbt_arguments) with the dbt executable ``dbt``."""
+    return [dbt, *dbt_arguments(args, work, extract_month)]
+
+
+def run_dbt(args: list[str], work: Path, env: dict[str, str], extract_month: date) -> subprocess.CompletedProcess:
     """``dbt <args>`` (dbt_command) run in the project's folder; must succeed."""
-    result = subprocess.run(dbt_command(args, work, extract_month, dbt), cwd=DBT_DIR, env={**os.environ, **env},
+    result = subprocess.run(dbt_command(args, work, extract_month), cwd=DBT_DIR, env={**os.environ, **env},
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-3000:]
     return result

@@ -2,13 +2,14 @@
 dbt-spark's session method starts in the process of the dbt that first queries it, and keeps until
 that process ends) starts once for a whole test module rather than once per command.
 
-Run by the Spark environment's Python (``.venv-spark/bin/python``; tests/test_spark.py starts it).
+Run by the Spark environment's Python (``.venv-spark/bin/python spark_dbt_session.py <log>``;
+tests/test_spark.py starts it). The process's own output, at the level of its file descriptors 1 and
+2, goes to ``<log>``: what Spark's JVM writes (it inherits them) and anything of the session's own.
 Each line read from stdin is a request, ``{"args": [...], "output": "<file>"}``: the dbt command line
-after ``dbt``, run with ``dbtRunner`` (dbt's programmatic entry point), its standard output (file
-descriptor 1, where dbt writes) into ``output`` and its standard error into ``output`` + ``.stderr``
-(Spark's JVM, started by the first command, keeps that command's two files). Each request is answered, once
-the command is over, by one line on the original stdout: ``{"success": true | false}``. The process
-ends at the end of its input.
+after ``dbt``, run with ``dbtRunner`` (dbt's programmatic entry point), what dbt prints into
+``output`` and its Python warnings into ``output`` + ``.stderr``. Each request is answered, once the
+command is over, by one line on the session's original stdout: ``{"success": true | false,
+"exception": <repr of what stopped dbt, or null>}``. The process ends at the end of its input.
 """
 
 from __future__ import annotations
@@ -16,35 +17,27 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 
 from dbt.cli.main import dbtRunner
 
 
-def run(args: list[str], output: str) -> bool:
-    """One dbt command, its standard output into ``output`` and its standard error beside it: whether
-    it succeeded."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with open(output, "w") as out, open(f"{output}.stderr", "w") as err:
-        os.dup2(out.fileno(), 1)
-        os.dup2(err.fileno(), 2)
-        try:
-            return dbtRunner().invoke(args).success
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
+def run(args: list[str], output: str) -> dict:
+    """One dbt command, what it prints into ``output`` and its warnings beside it: the answer."""
+    with open(output, "w") as out, open(f"{output}.stderr", "w") as err, redirect_stdout(out), redirect_stderr(err):
+        result = dbtRunner().invoke(args)
+    return {"success": result.success, "exception": None if result.exception is None else repr(result.exception)}
 
 
 def main() -> None:
+    """Answers each request read from stdin, one line each, with the session's output in argv[1]."""
     answers = os.fdopen(os.dup(1), "w")
+    with open(sys.argv[1], "w") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
     for line in sys.stdin:
         request = json.loads(line)
-        answers.write(json.dumps({"success": run(request["args"], request["output"])}) + "\n")
+        answers.write(json.dumps(run(request["args"], request["output"])) + "\n")
         answers.flush()
 
 

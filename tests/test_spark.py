@@ -4,8 +4,8 @@ dbt-spark's session method runs Spark in local mode inside the dbt process (pysp
 environment, ``.venv-spark``, made by ``make spark-env``, which ``make test`` runs first; Java 17;
 Debian's ``openjdk-17-jre-headless`` is installed with apt-get when ``java`` is missing and the test
 runs as root, as CI does on a fresh machine). Spark keeps its tables as Parquet under
-``$CSC_SPARK_DIR/warehouse`` and its catalog in a Hive metastore (Derby) beside them, so each dbt
-command (a new process) sees what the previous one built.
+``$CSC_SPARK_DIR/warehouse`` and its catalog in a Hive metastore (Derby) beside them, so a process
+sees what an earlier one built (the pipeline's runs below are processes of their own).
 
 For each of three councils unlike each other (``midvale`` sends neither optional feature of the
 contract, ``eastborough`` no ``ssd_cp_reviews``, ``kingsbay-on-sea`` both; their volumes, mixes and
@@ -63,7 +63,7 @@ from tests.engine_helpers import (
     assert_same_publication,
     assert_same_scorecard,
     built_by_engine,
-    dbt_command,
+    dbt_arguments,
     duckdb_reference,
     model_relations,
     pipeline_homes,
@@ -101,34 +101,53 @@ def ensure_java() -> None:
 
 class SparkDbt:
     """dbt of the Spark environment (``make spark-env``, which ``make test`` runs first), every command
-    in one process (tests/spark_dbt_session.py): Spark's JVM starts at the first and serves the rest."""
+    in one process (tests/spark_dbt_session.py): Spark's JVM starts at the first and serves the rest.
+    A context manager: the session ends with the ``with`` block (killed if the block failed)."""
 
-    def __init__(self, env: dict[str, str]) -> None:
-        assert SPARK_PYTHON.exists(), f"{SPARK_PYTHON} is missing: run `make spark-env` (make test does)"
-        self.process = subprocess.Popen([str(SPARK_PYTHON), str(SESSION_SCRIPT)], cwd=DBT_DIR,
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        for needed in (SPARK_PYTHON, SPARK_DBT_EXECUTABLE):
+            assert needed.exists(), f"{needed} is missing: run `make spark-env` (make test does)"
+        self.log = log  # the session's own output and Spark's JVM's
+        self.process = subprocess.Popen([str(SPARK_PYTHON), str(SESSION_SCRIPT), str(log)], cwd=DBT_DIR,
                                         env={**os.environ, **env}, stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, text=True)
 
+    def __enter__(self) -> SparkDbt:
+        return self
+
+    def __exit__(self, failed: type[BaseException] | None, *_) -> None:
+        self.process.stdin.close()
+        if failed:
+            self.process.kill()
+        try:
+            code = self.process.wait(timeout=300)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.stdout.close()
+        assert failed or code == 0, f"the Spark dbt session exited {code}: {tail(self.log)}"
+
     def __call__(self, args: list[str], work: Path) -> str:
-        """``dbt <args>`` (dbt_command) with its target and log folders under ``work``; must succeed.
-        Its standard output."""
+        """``dbt <args>`` with its target and log folders under ``work`` (dbt_arguments); must succeed.
+        What it printed."""
         work.mkdir(parents=True, exist_ok=True)
         output = work / "console.log"
-        request = {"args": dbt_command(args, work, LATEST)[1:], "output": str(output)}
+        request = {"args": dbt_arguments(args, work, LATEST), "output": str(output)}
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
-        answer = self.process.stdout.readline()
-        text = output.read_text() if output.exists() else ""
-        errors = Path(f"{output}.stderr")
-        failure = text[-8000:] + (errors.read_text()[-3000:] if errors.exists() else "")
-        assert answer, f"the Spark dbt session ended (exit {self.process.poll()}): {failure}"
-        assert json.loads(answer)["success"], failure
-        return text
+        line = self.process.stdout.readline()
+        if not line:
+            code = self.process.wait(timeout=60)
+            raise AssertionError(f"the Spark dbt session ended (exit {code}) during dbt {args[0]}: {tail(self.log)}")
+        answer = json.loads(line)
+        assert answer["success"], (f"dbt {args[0]} failed ({answer['exception']}): {tail(output, 8000)}"
+                                   f"{tail(Path(f'{output}.stderr'))} Spark: {tail(self.log)}")
+        return output.read_text()
 
-    def close(self) -> None:
-        self.process.stdin.close()
-        assert self.process.wait(timeout=300) == 0
-        self.process.stdout.close()
+
+def tail(path: Path, chars: int = 3000) -> str:
+    """The end of a log file (nothing when there is none)."""
+    return path.read_text(errors="replace")[-chars:] if path.exists() else ""
 
 
 def show(spark: SparkDbt, sql: str, work: Path) -> list[dict]:
@@ -215,14 +234,11 @@ def started() -> float:
 def builds(tmp_path_factory, spark_dir, started) -> Iterator[dict[str, CouncilBuilds]]:
     """Each council built in turn in one Spark catalog (build_council)."""
     ensure_java()
-    spark = SparkDbt({"DBT_TARGET": "spark", "CSC_SPARK_DIR": str(spark_dir)})
-    try:
-        out = {}
+    out = {}
+    with SparkDbt({"DBT_TARGET": "spark", "CSC_SPARK_DIR": str(spark_dir)}, spark_dir / "session.log") as spark:
         for council in COUNCILS:
             out[council] = build_council(council, tmp_path_factory.mktemp(council), spark, spark_dir,
                                          first=not out)
-    finally:
-        spark.close()
     yield out
 
 
