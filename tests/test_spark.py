@@ -131,8 +131,8 @@ class SparkDbt:
         """``dbt <args>`` with its target and log folders under ``work`` (dbt_arguments); must succeed.
         What it printed."""
         work.mkdir(parents=True, exist_ok=True)
-        output = work / "console.log"
-        request = {"args": dbt_arguments(args, work, LATEST), "output": str(output)}
+        output, errors = work / "console.log", work / "console.stderr"
+        request = {"args": dbt_arguments(args, work, LATEST), "output": str(output), "errors": str(errors)}
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         line = self.process.stdout.readline()
@@ -141,7 +141,7 @@ class SparkDbt:
             raise AssertionError(f"the Spark dbt session ended (exit {code}) during dbt {args[0]}: {tail(self.log)}")
         answer = json.loads(line)
         assert answer["success"], (f"dbt {args[0]} failed ({answer['exception']}): {tail(output, 8000)}"
-                                   f"{tail(Path(f'{output}.stderr'))} Spark: {tail(self.log)}")
+                                   f"{tail(errors)} Spark: {tail(self.log)}")
         return output.read_text()
 
 
