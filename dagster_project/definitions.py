@@ -12,7 +12,7 @@ from dagster_project.partitions import monthly_partitions
 from dagster_project.progress import progress_logger
 from dagster_project.publish.assets import published_scorecard
 from dagster_project.resources import WarehouseResource
-from dagster_project.settings import restrict_umask
+from dagster_project.settings import collect_garbage_less_often, restrict_umask
 
 MONTHLY_JOB = "csc_monthly"
 
@@ -43,4 +43,5 @@ def build_definitions(warehouse: WarehouseResource) -> dg.Definitions:
 
 
 restrict_umask()  # files a run makes are private; publish opens the published zone on purpose
+collect_garbage_less_often()  # the processes that load the code location: the webserver, the daemon, their runs
 defs = build_definitions(WarehouseResource.from_env())

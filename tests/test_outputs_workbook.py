@@ -256,3 +256,10 @@ def test_cli_summary_table(published_home):
     flat = "".join(out.split())
     assert "scorecard.xlsx" in flat and "public/scorecard.html" in flat
     assert str(published_home.month_dir(LAST)).replace(" ", "") in flat
+
+
+def test_a_run_prints_no_python_warning(published_home):
+    """The terminal shows a run's progress lines and its summary, nothing of Python's own: its
+    multiprocessing warned of leaked semaphores at exit when dbt's adapter outlived the build."""
+    for out in (published_home.first_run_stderr, published_home.public_run_stderr):
+        assert not re.search(r"\w+Warning: ", out), out[-3000:]

@@ -26,6 +26,7 @@ from dagster_project.settings import (
     MONTH_FOLDER_RE,
     PUBLIC_VARIANT_ENV,
     HomePaths,
+    collect_garbage_less_often,
     public_variant_by_default,
     restrict_umask,
 )
@@ -449,6 +450,7 @@ def main() -> None:
     its output is flushed and the process leaves with the command's exit code.
     """
     restrict_umask()  # the private zone: the publish step opens the published zone on purpose
+    collect_garbage_less_often()  # before the commands import Dagster, dbt and GX
     try:
         app()
         code = 0
