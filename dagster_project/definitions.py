@@ -43,5 +43,5 @@ def build_definitions(warehouse: WarehouseResource) -> dg.Definitions:
 
 
 restrict_umask()  # files a run makes are private; publish opens the published zone on purpose
-collect_garbage_less_often()  # the processes that load the code location: the webserver, the daemon, their runs
+collect_garbage_less_often()  # every process that loads the code location (code servers, run workers)
 defs = build_definitions(WarehouseResource.from_env())

@@ -47,9 +47,9 @@ def restrict_umask() -> None:
 # Python's cyclic garbage collector runs its young generation every 700 new objects by default. A
 # run's process holds millions of long-lived objects (the modules of Dagster, dbt, Great Expectations
 # and pandas, dbt's manifest) and makes millions more, so at that pace a small month made 2,400
-# young and 16 full collections, 2.2-2.3 s of its 17 s of CPU. Every 10,000: 160 young and no full
-# collection, 0.7-0.8 s (bench/before_after.md). Garbage without cycles is freed at once whatever
-# this says; only cycles wait a little longer.
+# young and 16 full collections, 2.2-2.3 s of its 19 s of CPU. Every 10,000: 160 young and one full
+# collection (the dbt build's own garbage), 0.9 s (bench/before_after.md; docs/decisions.md).
+# Garbage without cycles is freed at once whatever this says; only cycles wait a little longer.
 GC_THRESHOLD = (10_000, 10, 10)
 
 
