@@ -46,10 +46,10 @@ def restrict_umask() -> None:
 
 # Python's cyclic garbage collector runs its young generation every 700 new objects by default. A
 # run's process holds millions of long-lived objects (the modules of Dagster, dbt, Great Expectations
-# and pandas, dbt's manifest) and makes millions more, so at that pace a small month made 2,400
-# young and 16 full collections, 2.2-2.3 s of its 19 s of CPU. Every 10,000: 160 young and one full
-# collection (the dbt build's own garbage), 0.9 s (bench/before_after.md; docs/decisions.md).
-# Garbage without cycles is freed at once whatever this says; only cycles wait a little longer.
+# and pandas, dbt's manifest) and makes millions more, and at that pace it spent more than a tenth of
+# a small month's CPU collecting. Every 10,000 instead: the figures and what it risks are in
+# docs/decisions.md ("Python's garbage collector"). Garbage without cycles is freed at once whatever
+# this says; only cycles wait a little longer.
 GC_THRESHOLD = (10_000, 10, 10)
 
 
