@@ -31,6 +31,7 @@ import duckdb
 
 from dagster_project.checks.results import Finding, private_column
 from dagster_project.contract import JSON, TABLES_BY_NAME
+from dagster_project.gx_import import import_great_expectations
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
@@ -128,7 +129,7 @@ class GxRunner:
 
     def __init__(self) -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        import great_expectations as gx
+        gx = import_great_expectations()
         from great_expectations.data_context.types.base import (
             DataContextConfig,
             InMemoryStoreBackendDefaults,

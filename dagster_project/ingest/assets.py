@@ -5,13 +5,13 @@ all); each table's materialisation carries its reconciliation numbers from the l
 """
 
 
-import importlib
 import threading
 from collections.abc import Iterator
 
 import dagster as dg
 
 from dagster_project.contract import TABLES, parse_month
+from dagster_project.gx_import import import_great_expectations
 from dagster_project.ingest.load import ExtractRejected, LoadResult, load_extract
 from dagster_project.ingest.raw_schema import LOG_TABLES_DDL, RAW_SCHEMA
 from dagster_project.partitions import monthly_partitions
@@ -22,11 +22,11 @@ from dagster_project.settings import WRITER_POOL
 REJECTED_TAG = "csc/extract_rejected"
 
 
-def _import_in_background(module: str) -> None:
-    """Import ``module`` on a daemon thread. The raw checks after this step use Great Expectations,
-    whose import costs 4-5 s of Python: started here it overlaps the load (DuckDB and polars work,
-    which releases the GIL). An import error is not lost: the check importing it again reports it."""
-    threading.Thread(target=importlib.import_module, args=(module,), name=f"import-{module}", daemon=True).start()
+def _import_great_expectations_in_background() -> None:
+    """Import Great Expectations on a daemon thread. The raw checks after this step use it, and its
+    import costs seconds of Python: started here it overlaps the load (DuckDB and polars work, which
+    releases the GIL). An import error is not lost: the check importing it again reports it."""
+    threading.Thread(target=import_great_expectations, name="import-great_expectations", daemon=True).start()
 
 
 def raw_key(name: str) -> dg.AssetKey:
@@ -75,7 +75,7 @@ def ssd_extract(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     month = parse_month(context.partition_key)
     folder = warehouse.extract_folder(context.partition_key)
     context.log.info(f"[{context.partition_key}] ingest: loading {folder}")
-    _import_in_background("great_expectations")
+    _import_great_expectations_in_background()
     try:
         with warehouse.connect() as con:
             prepare_key(con, warehouse.paths)  # stops here if the key is not the warehouse's

@@ -1,0 +1,73 @@
+"""Importing Great Expectations without the part of SciPy none of our suites uses.
+
+GX 1.24's expectations package runs ``from scipy import stats`` when it loads, for its
+KL-divergence and Kolmogorov-Smirnov expectations. Our suites use neither (checks/gx_suites.py
+builds them from the contract's laws), yet loading ``scipy.stats`` took a large part of GX's
+import in every run (figures in docs/decisions.md). So before GX is imported, a stand-in takes
+``scipy.stats``'s place: GX's import binds it, and the first read of an attribute it lacks loads the
+real module, which then answers. Nothing is lost: an expectation that needs ``scipy.stats`` gets
+all of it, at that moment.
+
+The standard library's ``importlib.util.LazyLoader`` does not do here: its module loads on any
+attribute read, ``__file__`` included, and dbt's adapter runs ``inspect.stack()``, which reads the
+``__file__`` of every imported module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import threading
+from types import ModuleType
+
+_LOCK = threading.RLock()  # the ingest imports GX on a thread of its own while a check may import it
+
+
+class _StandIn(ModuleType):
+    """Holds a submodule's place in ``sys.modules`` and on its package until first used."""
+
+    def __init__(self, name: str, origin: str | None) -> None:
+        super().__init__(name)
+        self.__file__ = origin  # read by inspect.getmodule for every module: must not load
+
+    def __getattr__(self, attr: str) -> object:  # only for attributes the stand-in lacks
+        return getattr(_load(self.__name__), attr)
+
+
+def _load(name: str) -> ModuleType:
+    """The real module ``name``, imported in the stand-in's place (the import system then puts it
+    in ``sys.modules`` and on its package)."""
+    with _LOCK:
+        module = sys.modules.get(name)
+        if isinstance(module, _StandIn):
+            del sys.modules[name]
+            try:
+                module = importlib.import_module(name)
+            except BaseException:
+                sys.modules[name] = module  # as before the attempt; the error is the caller's
+                raise
+        return module
+
+
+def load_on_first_use(name: str) -> None:
+    """Put a stand-in for submodule ``name`` in ``sys.modules`` and on its package, unless it is
+    already imported. ``from package import name`` then binds the stand-in."""
+    with _LOCK:
+        if name in sys.modules:
+            return
+        parent, _, child = name.rpartition(".")
+        spec = importlib.util.find_spec(name)  # imports the package, not the module
+        if spec is None:
+            raise ModuleNotFoundError(f"no module named {name!r}", name=name)
+        stand_in = _StandIn(name, spec.origin)
+        sys.modules[name] = stand_in
+        setattr(importlib.import_module(parent), child, stand_in)
+
+
+def import_great_expectations() -> ModuleType:
+    """``great_expectations``, imported with ``scipy.stats`` loaded on first use."""
+    load_on_first_use("scipy.stats")
+    import great_expectations
+
+    return great_expectations
