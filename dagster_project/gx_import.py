@@ -1,18 +1,16 @@
-"""Importing Great Expectations without the part of SciPy none of our suites uses.
+"""Importing Great Expectations without the modules it loads for features our suites do not use.
 
-GX 1.24's expectations package runs ``from scipy import stats`` when it loads, for its
-KL-divergence and Kolmogorov-Smirnov expectations. Our suites use neither (checks/gx_suites.py
-builds them from the contract's laws), yet loading ``scipy.stats`` took a large part of GX's
-import in every run (figures in docs/decisions.md). So before GX is imported, a stand-in takes
-``scipy.stats``'s place: GX's import binds it, and the first read of an attribute it lacks loads the
-real module, which then answers. Nothing is lost: an expectation that needs ``scipy.stats`` gets
-all of it, at that moment.
+GX 1.24 imports ``scipy.stats`` when its expectations package loads (for its KL-divergence and
+Kolmogorov-Smirnov expectations) and ``altair`` for its charts. Our suites use neither
+(checks/gx_suites.py builds them from the contract's laws), yet loading the two took a large part of
+GX's import in every run (figures in docs/decisions.md). So before GX is imported, a stand-in takes
+each one's place: GX's import binds it, and the first read of an attribute it lacks loads the real
+module, which then answers. Nothing is lost: a feature that needs one gets all of it, at that moment.
 
 The standard library's ``importlib.util.LazyLoader`` does not do here: its module loads on any
 attribute read, ``__file__`` included, and dbt's adapter runs ``inspect.stack()``, which reads the
 ``__file__`` of every imported module.
 """
-
 from __future__ import annotations
 
 import importlib
@@ -51,23 +49,30 @@ def _load(name: str) -> ModuleType:
 
 
 def load_on_first_use(name: str) -> None:
-    """Put a stand-in for submodule ``name`` in ``sys.modules`` and on its package, unless it is
-    already imported. ``from package import name`` then binds the stand-in."""
+    """Put a stand-in for module ``name`` in ``sys.modules`` (and on its package, if it is a
+    submodule), unless it is already imported. ``import name`` and ``from package import name``
+    then bind the stand-in."""
     with _LOCK:
         if name in sys.modules:
             return
-        parent, _, child = name.rpartition(".")
-        spec = importlib.util.find_spec(name)  # imports the package, not the module
+        spec = importlib.util.find_spec(name)  # imports its package, not the module
         if spec is None:
             raise ModuleNotFoundError(f"no module named {name!r}", name=name)
         stand_in = _StandIn(name, spec.origin)
         sys.modules[name] = stand_in
-        setattr(importlib.import_module(parent), child, stand_in)
+        parent, _, child = name.rpartition(".")
+        if parent:
+            setattr(importlib.import_module(parent), child, stand_in)
+
+
+# What GX imports for features our suites do not use: its distribution expectations, its charts.
+FIRST_USE = ("scipy.stats", "altair")
 
 
 def import_great_expectations() -> ModuleType:
-    """``great_expectations``, imported with ``scipy.stats`` loaded on first use."""
-    load_on_first_use("scipy.stats")
+    """``great_expectations``, imported with the modules of ``FIRST_USE`` loaded on first use."""
+    for name in FIRST_USE:
+        load_on_first_use(name)
     import great_expectations
 
     return great_expectations

@@ -1,4 +1,5 @@
-"""Great Expectations is imported with ``scipy.stats`` loaded on first use (dagster_project/gx_import.py).
+"""Great Expectations is imported with ``scipy.stats`` and ``altair`` loaded on first use
+(dagster_project/gx_import.py).
 
 Each case runs in a fresh interpreter: the test process may already hold GX and SciPy.
 """
@@ -19,7 +20,7 @@ def _python(code: str) -> str:
     return done.stdout
 
 
-def test_great_expectations_imports_without_loading_scipy_stats():
+def test_great_expectations_imports_without_loading_scipy_stats_or_altair():
     out = _python(
         """
         import inspect, sys
@@ -27,10 +28,10 @@ def test_great_expectations_imports_without_loading_scipy_stats():
         gx = import_great_expectations()
         gx.ExpectationSuite(name="probe")  # GX works
         inspect.stack()  # reads every module's __file__, as dbt's adapter does
-        print(sorted(m for m in sys.modules if m.startswith("scipy.stats")))
+        print(sorted(m for m in sys.modules if m.startswith(("scipy.stats", "altair"))))
         """
     )
-    assert out.split() == ["['scipy.stats']"]  # the stand-in only: none of its submodules ran
+    assert out.split() == ["['altair',", "'scipy.stats']"]  # the stand-ins only: none of their submodules ran
 
 
 def test_first_use_loads_the_real_module_everywhere():
@@ -44,11 +45,14 @@ def test_first_use_loads_the_real_module_everywhere():
         import scipy, scipy.stats
         real = sys.modules["scipy.stats"]
         print(type(real).__name__, scipy.stats is real, hasattr(real, "norm"), "scipy.stats._stats_py" in sys.modules)
+        import altair  # a package with no parent: the stand-in, until an attribute is read
+        print(altair.Chart.__module__.split(".")[0], type(sys.modules["altair"]).__name__)
         """
     )
-    entropy, state = out.splitlines()
+    entropy, state, chart = out.splitlines()
     assert float(entropy) == pytest.approx(0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(0.5 / 0.1))
     assert state == "module True True True"
+    assert chart == "altair module"
 
 
 def test_an_imported_module_is_left_and_a_missing_one_is_an_error():
