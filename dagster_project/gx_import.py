@@ -17,17 +17,19 @@ import importlib
 import importlib.util
 import sys
 import threading
+from importlib.machinery import ModuleSpec
 from types import ModuleType
 
 _LOCK = threading.RLock()  # the ingest imports GX on a thread of its own while a check may import it
 
 
 class _StandIn(ModuleType):
-    """Holds a submodule's place in ``sys.modules`` and on its package until first used."""
+    """Holds a module's place in ``sys.modules`` (and on its package) until first used."""
 
-    def __init__(self, name: str, origin: str | None) -> None:
-        super().__init__(name)
-        self.__file__ = origin  # read by inspect.getmodule for every module: must not load
+    def __init__(self, spec: ModuleSpec) -> None:
+        super().__init__(spec.name)
+        self.__spec__, self.__loader__ = spec, spec.loader  # importlib.util.find_spec returns it
+        self.__file__ = spec.origin  # read by inspect.getmodule for every module: must not load
 
     def __getattr__(self, attr: str) -> object:  # only for attributes the stand-in lacks
         return getattr(_load(self.__name__), attr)
@@ -58,7 +60,7 @@ def load_on_first_use(name: str) -> None:
         spec = importlib.util.find_spec(name)  # imports its package, not the module
         if spec is None:
             raise ModuleNotFoundError(f"no module named {name!r}", name=name)
-        stand_in = _StandIn(name, spec.origin)
+        stand_in = _StandIn(spec)
         sys.modules[name] = stand_in
         parent, _, child = name.rpartition(".")
         if parent:
