@@ -49,7 +49,8 @@ def restrict_umask() -> None:
 # and pandas, dbt's manifest) and makes millions more, and at that pace it spent more than a tenth of
 # a small month's CPU collecting. Every 10,000 instead: the figures and what it risks are in
 # docs/decisions.md ("Python's garbage collector"). Garbage without cycles is freed at once whatever
-# this says; only cycles wait a little longer.
+# this says; cycles wait longer, long enough to outlive a month, so a backfill collects fully
+# between months (cli._run_months).
 GC_THRESHOLD = (10_000, 10, 10)
 
 

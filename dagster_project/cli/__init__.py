@@ -397,8 +397,8 @@ def _run_months(months: list[str], log_dir: Path, public: bool | None = None):
         for i, m in enumerate(months):
             if i:
                 # a full collection between months: under settings.GC_THRESHOLD a month's garbage in
-                # reference cycles otherwise outlives it, and a 72-month backfill grew 0.59 -> 0.80 GB
-                # (Python's default thresholds: flat at 0.61 GB; docs/decisions.md)
+                # reference cycles otherwise outlives it, and a long backfill's memory grows (the
+                # figures: docs/decisions.md, "Python's garbage collector")
                 gc.collect()
             results.append(run_month(m, instance, log_dir, public))
     return results
