@@ -48,18 +48,17 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
-from benchlib import REPO, months_from, shift_month  # beside this script (and puts the checkout on sys.path)
-from run_bench import (
+from benchlib import (  # beside this script (and puts the checkout on sys.path), as the two below
     BENCH,
-    CLI,
     GB,
+    REPO,
     environment,
-    load_average,
-    manifest_rows,
-    measured_dict,
+    months_from,
     report_header,
-    run_measured,
+    shift_month,
 )
+from measure import load_average, measured_dict, run_measured
+from run_bench import CLI, manifest_rows
 
 from dagster_project.extracts.generator.councils import COUNCILS, CouncilProfile
 from dagster_project.extracts.generator.sampled import SAMPLED_COUNT, sampled_council

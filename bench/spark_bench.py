@@ -34,18 +34,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-from benchlib import months_from, shift_month  # beside this script (and puts the checkout on sys.path)
-from region_bench import bench_councils, fit
-from run_bench import (
+from benchlib import (  # beside this script (and puts the checkout on sys.path), as the three below
     BENCH,
-    FLOOR_SCRIPT,
     GB,
     environment,
-    load_average,
-    measured_dict,
+    months_from,
     report_header,
-    run_measured,
+    shift_month,
 )
+from measure import load_average, measured_dict, run_measured
+from region_bench import bench_councils, fit
+from run_bench import FLOOR_SCRIPT
 
 from dagster_project.contract import parse_month
 from dagster_project.extracts.generator.councils import council_profile

@@ -12,7 +12,7 @@ BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
 
 def load_bench_script(name: str) -> ModuleType:
     """``bench/<name>.py`` as the module ``name``, with the bench folder on ``sys.path`` as when the script
-    runs (benchlib, run_bench and region_bench beside it); loaded once per process."""
+    runs (benchlib, measure, bench_report, run_bench and region_bench beside it); loaded once per process."""
     if str(BENCH_DIR) not in sys.path:
         sys.path.insert(0, str(BENCH_DIR))
     if name in sys.modules:

@@ -1,4 +1,5 @@
-"""The benchmark's target checks (bench/run_bench.py): pure functions over measured results."""
+"""The benchmark's target checks (bench/bench_report.py): pure functions over measured results; and
+the measuring of a command's CPU steal (bench/measure.py)."""
 
 import pytest
 
@@ -7,7 +8,12 @@ from tests.bench_scripts import load_bench_script
 
 @pytest.fixture(scope="module")
 def bench():
-    return load_bench_script("run_bench")
+    return load_bench_script("bench_report")
+
+
+@pytest.fixture(scope="module")
+def measure():
+    return load_bench_script("measure")
 
 
 def result(bench, scale: float, rows: int, wall: float, cpu: float = 20.0, stages: dict | None = None):
@@ -64,10 +70,10 @@ def test_the_backfill_is_held_against_one_more_month(bench):
                        "met": False, "note": ""}]
 
 
-def test_cpu_steal_is_measured_and_reported(bench, tmp_path):
-    m = bench.run_measured(["true"], tmp_path / "true.log")
+def test_cpu_steal_is_measured_and_reported(bench, measure, tmp_path):
+    m = measure.run_measured(["true"], tmp_path / "true.log")
     assert m.returncode == 0 and 0.0 <= m.steal <= 1.0
-    assert bench.steal_share((10, 1000), (60, 2000)) == 0.05
+    assert measure.steal_share((10, 1000), (60, 2000)) == 0.05
     result = {"runs": [{"measured": {"steal": 0.02}}], "floor": {"measured": [{"steal": 0.16}]}}
     assert bench.steal_sentence([result]) == (
         " CPU time taken by the host (steal) while commands ran: 2% to 16% of the machine's CPU time."
