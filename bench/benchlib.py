@@ -14,6 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "bench"
 VENV_BIN = Path(sys.executable).parent
+CLI = str(VENV_BIN / "csc-warehouse")
 GB = 1e9
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))

@@ -50,6 +50,7 @@ import duckdb
 import numpy as np
 from benchlib import (  # beside this script (and puts the checkout on sys.path), as the two below
     BENCH,
+    CLI,
     GB,
     REPO,
     environment,
@@ -58,7 +59,7 @@ from benchlib import (  # beside this script (and puts the checkout on sys.path)
     shift_month,
 )
 from measure import load_average, measured_dict, run_measured
-from run_bench import CLI, manifest_rows
+from run_bench import manifest_rows
 
 from dagster_project.extracts.generator.councils import COUNCILS, CouncilProfile
 from dagster_project.extracts.generator.sampled import SAMPLED_COUNT, sampled_council

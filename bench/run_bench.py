@@ -59,10 +59,8 @@ from bench_report import (  # beside this script, as the two below
     check_targets,
     render_markdown,
 )
-from benchlib import BENCH, GB, REPO, VENV_BIN, environment, months_from, shift_month
+from benchlib import BENCH, CLI, GB, REPO, environment, months_from, shift_month
 from measure import GUARD, Measured, load_average, measured_dict, run_measured
-
-CLI = str(VENV_BIN / "csc-warehouse")
 
 TIME_RE = re.compile(r"(\d\d:\d\d:\d\d\.\d+)")
 STEP_NAMES = {
