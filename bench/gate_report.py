@@ -1,4 +1,4 @@
-"""The report of ``make gate-eval``: the summary of its two targets (no clean month held, at least
+"""The report of ``make gate-eval``: the summary of its two targets (no clean month blocked, at least
 ``CATCH_TARGET`` of the fault x council pairs stopped), ``bench/<results>.json`` and the markdown
 beside it."""
 

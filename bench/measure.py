@@ -1,6 +1,6 @@
 """Measuring a command from outside: wall time, CPU time and the peak resident memory of its whole
 process tree, with the load and the host's CPU steal around it, and a guard that stops a command
-before it risks the shared machine's memory. Used by every bench script."""
+before it risks the shared machine's memory. Used by run_bench, region_bench and spark_bench."""
 
 from __future__ import annotations
 
