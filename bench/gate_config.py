@@ -4,7 +4,6 @@ evaluation's configuration (bench/gate_eval.py runs it; bench/gate_report.py rep
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import importlib
 import os
@@ -45,8 +44,7 @@ def _profile_fields(profile: Any, seed: int, prefix: str = "") -> dict[str, Any]
             out.update(_profile_fields(v, seed, prefix=f"{k}."))
     simulation_seed = getattr(profile, "simulation_seed", None)
     if callable(simulation_seed) and not prefix:
-        with contextlib.suppress(Exception):  # informative only
-            out["simulation_seed"] = simulation_seed(seed)
+        out["simulation_seed"] = simulation_seed(seed)
     return out
 
 
