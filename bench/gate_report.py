@@ -11,7 +11,7 @@ import statistics
 import subprocess
 from typing import Any
 
-from benchlib import REPO, memory_total_bytes, rel  # beside this script
+from benchlib import GB, REPO, memory_total_bytes, rel  # beside this script
 from gate_config import RESULTS, Config, hand_written
 
 CATCH_TARGET = 0.95
@@ -35,7 +35,7 @@ def git_info() -> dict[str, Any]:
 
 def machine_info() -> dict[str, Any]:
     mem = memory_total_bytes()
-    return {"nproc": len(os.sched_getaffinity(0)), "cpu_count": os.cpu_count(), "memory_gb": round(mem / 1e9, 1),
+    return {"nproc": len(os.sched_getaffinity(0)), "cpu_count": os.cpu_count(), "memory_gb": round(mem / GB, 1),
             "platform": platform.platform(), "python": platform.python_version(),
             "load_average_start": round(os.getloadavg()[0], 2)}
 
