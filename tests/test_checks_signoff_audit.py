@@ -189,6 +189,21 @@ def test_every_published_figure_is_kept_and_restatements_listed(tmp_path):
     assert contacts  # (the untouched months are not restatements)
 
 
+def test_a_restatement_s_change_is_at_the_figures_precision(tmp_path):
+    """19.3 % restated as 19.6 % is a change of 0.3 points, not the 0.3000000000000007 of the
+    difference of two doubles."""
+    con = T.make_warehouse(tmp_path / "w.duckdb")
+    usual = T.DEFAULT_FIGURES["rhi_accepted_pct"]
+    nov, dec = [usual] * 12, [usual] * 12
+    nov[10] = (193, 1000)  # October 2023 in November's window
+    dec[9] = (196, 1000)  # the same month in December's
+    publish(con, NOV, "run-1", datetime(2023, 12, 4, 9), {"rhi_accepted_pct": nov})
+    publish(con, DEC, "run-2", datetime(2024, 1, 4, 9), {"rhi_accepted_pct": dec})
+    [r] = restatements(con, "rhi_accepted_pct")
+    assert (r["month"], r["previous_value"], r["value"]) == (date(2023, 10, 1), 19.3, 19.6)
+    assert r["change"] == 0.3
+
+
 def test_republishing_a_month_keeps_both_publications_and_forget_run(tmp_path):
     con = T.make_warehouse(tmp_path / "w.duckdb")
     publish(con, NOV, "run-1", datetime(2023, 12, 4, 9))

@@ -9,6 +9,7 @@ artifacts: test-artifacts/scorecard.png, scorecard-public.png and committee.png.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -164,3 +165,42 @@ def test_the_committee_summary_shows_the_status_model(published_home):
         assert ('class="rag rag-' in row) == (rag is not None)  # no colour without a RAG status
         assert (cells[5], cells[6]) == (DIRECTION[vs_previous], DIRECTION[vs_year]), (mid, cells)
         assert "<svg class=\"spark\"" in row
+
+
+def test_each_measure_says_what_its_direction_compares_with(published_home):
+    """A card's direction of travel names the month compared with and, in the internal version,
+    that month's figure (the year before is in no table of the page); the public version never
+    prints an earlier figure. The summary's target names where it comes from (a printed page has
+    no tooltip), and the key says both months are as this extract records them."""
+    con = duckdb.connect(str(published_home.warehouse), read_only=True)
+    try:
+        rows = con.execute("""select st.measure_id, st.unit, st.target_comparator, st.month,
+                                     st.direction_vs_previous_month, st.previous_month_value,
+                                     st.direction_vs_same_month_last_year, st.same_month_last_year_value
+                              from fct_scorecard_status as st
+                              where st.month = st.extract_month""").fetchall()
+    finally:
+        con.close()
+    folder = published_home.month_dir(LAST)
+    for html, internal in (((folder / "scorecard.html").read_text(encoding="utf-8"), True),
+                           ((folder / "public" / "scorecard.html").read_text(encoding="utf-8"), False)):
+        assert "both months as this extract records them" in " ".join(html.split())
+        for mid, unit, comparator, month, vs_prev, prev, vs_year, year in rows:
+            start = html.index(f'id="m-{mid}"')
+            article = html[start:html.index("</article>", start)]
+            lines = re.findall(r'<div class="dir dir-[a-z]*">([^<]*)</div>', article)
+            row = re.search(rf'<tr data-measure="{mid}">(.*?)</tr>', html, re.S).group(1)
+            if comparator:
+                assert f'<span class="cmp">{escape(comparator)}</span>' in row, mid
+            if not internal:
+                assert all("(" not in line for line in lines), (mid, lines)
+                continue
+            before = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+            expected = [
+                f"{DIRECTION[direction]} {'as' if direction == 'same' else 'than'} {when:%b %y}"
+                + ("" if value is None else f" ({value:,.0f})" if unit == "count" else f" ({value:.1f}%)")
+                for direction, when, value in ((vs_prev, before, prev),
+                                               (vs_year, month.replace(year=month.year - 1), year))
+                if direction is not None
+            ]
+            assert lines == expected, (mid, lines)

@@ -250,7 +250,7 @@ def test_formatted_for_printing(workbook):
 def test_cli_summary_table(published_home):
     out = published_home.public_run_stderr
     assert "csc-warehouse run" in out
-    for column in ("month", "outcome", "flags", "files / details"):
+    for column in ("month", "outcome", "checks", "files / details"):
         assert column in out
     assert "2023-07" in out and "published" in out
     flat = "".join(out.split())

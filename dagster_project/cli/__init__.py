@@ -418,12 +418,13 @@ def _flags_text(counts: dict[str, int], failed_checks: list[str]) -> str:
 
 
 def _summary(results, paths) -> None:
-    """The end-of-run table: month, published or blocked, flags, where the files are."""
+    """The end-of-run table: month, published or blocked, what the quality checks said (blocking,
+    signed off, warnings: not the figures' [r] marks, which the scorecard shows), where the files are."""
     from dagster_project.cli.runner import Outcome, flag_counts, published_files
 
     flags = flag_counts(paths, results)
     table = Table(title="csc-warehouse run", show_lines=True)
-    for col in ("month", "outcome", "flags", "files / details"):
+    for col in ("month", "outcome", "checks", "files / details"):
         table.add_column(col, overflow="fold")
     for r in results:
         counts = flags.get(r.run_id, {})

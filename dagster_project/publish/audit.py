@@ -42,7 +42,8 @@ from dagster_project.warehouse_sql import fetch_dicts, sql_literal, transaction
 RESTATEMENTS = f"{AUDIT_SCHEMA}.restatements"
 # Each (measure, month) in extract order; a restatement is a publication whose value differs from
 # the previous extract's publication of the same figure. change is in the figure's unit
-# (percentage points for percentages).
+# (percentage points for percentages), to one decimal place like the figures (without the round
+# a difference of doubles reads 0.30000000000001137).
 RESTATEMENTS_VIEW = f"""CREATE OR REPLACE VIEW {RESTATEMENTS} AS
 with per_extract as (
     select * from {PUBLISHED_FIGURES}
@@ -61,7 +62,7 @@ sequenced as (
 )
 select
     measure_id, month, unit, previous_extract_month, extract_month, previous_value, value,
-    value - previous_value as change,
+    round(value - previous_value, 1) as change,
     case when previous_value <> 0 then (value - previous_value) / abs(previous_value) end as relative_change,
     previous_numerator, numerator, previous_denominator, denominator, previous_availability, availability,
     run_id, published_at
@@ -316,7 +317,8 @@ AUDIT_COLUMN_COMMENTS: dict[str, dict[str, str]] = {
         "extract_month": "The later extract that published another value.",
         "previous_value": "The value published before.",
         "value": "The value the later extract published.",
-        "change": "value - previous_value, in the figure's unit (percentage points for percentages).",
+        "change": "value - previous_value, in the figure's unit (percentage points for percentages), "
+                  "to one decimal place.",
         "relative_change": "change / |previous_value|; NULL when previous_value is 0.",
         "previous_numerator": "The numerator published before.",
         "numerator": "The numerator the later extract published.",

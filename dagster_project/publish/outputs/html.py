@@ -15,6 +15,7 @@ in the SVG. The page holds no run id or clock time, so the same data gives the s
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from dagster_project.publish.outputs.data import (
     Publication,
 )
 from dagster_project.publish.outputs.present import (
+    DIRECTION_BASIS,
     DIRECTION_ORDER,
     DIRECTION_SHAPES,
     FLAG_LABELS,
@@ -43,13 +45,12 @@ from dagster_project.publish.outputs.present import (
     NO_DATA_NOTE,
     NO_TARGET,
     RAG_COLOURS,
-    RAG_MEANINGS,
-    RAG_ORDER,
     RAG_SHAPES,
     RAG_WORDS,
     SUPPRESSED_NOTE,
     amber_text,
     comparator_text,
+    direction_against,
     direction_text,
     display_value,
     flag_summary,
@@ -57,6 +58,7 @@ from dagster_project.publish.outputs.present import (
     marks,
     month_label,
     polarity_text,
+    rag_key,
     rag_text,
     target_comparators,
     target_text,
@@ -88,8 +90,13 @@ def _measure_view(pub: Publication, m: Measure) -> dict[str, Any]:
         "vs_previous_text": direction_text(st.direction_vs_previous_month),
         "vs_year": st.direction_vs_same_month_last_year or "",
         "vs_year_text": direction_text(st.direction_vs_same_month_last_year),
+        "vs_previous_line": direction_against(st.direction_vs_previous_month, month_label(_month_before(pub)),
+                                              st.previous_month_value, m.unit),
+        "vs_year_line": direction_against(st.direction_vs_same_month_last_year, month_label(_year_before(pub)),
+                                          st.same_month_last_year_value, m.unit),
         "spark": sparkline(series, st.target), "chart": trend_chart(series, m, st.target),
         "flag_summary": flag_summary(series),
+        "target_comparator": comparator_text(st),
         "target_title": "; ".join(t for t in (comparator_text(st), amber_text(st, m)) if t),
         "cells": [{"month": month_label(f.month), **_cell(f, m)} for f in series],
         # a restatement alone is shown once, in the restatements list below the flags
@@ -106,19 +113,28 @@ ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim
                          keep_trailing_newline=True)
 
 
+def _month_before(pub: Publication) -> date:
+    last = pub.months[-1]
+    return date(last.year - (last.month == 1), (last.month - 2) % 12 + 1, 1)
+
+
+def _year_before(pub: Publication) -> date:
+    return pub.months[-1].replace(year=pub.months[-1].year - 1)
+
+
 def render_html(pub: Publication) -> str:
     sections = [(section, [_measure_view(pub, m) for m in measures]) for section, measures in pub.sections]
     months = pub.months
     title = (f"Children's social care scorecard: {pub.month:%B %Y}" + (" (public version)" if pub.public else ""))
-    year_before = months[-1].replace(year=months[-1].year - 1)
     return ENV.from_string(TEMPLATE_PATH.read_text(encoding="utf-8")).render(
         d=pub, q=pub.quality, title=title, sections=sections,
         section_ids={s: "s-" + "-".join(s.lower().split()) for s, _ in sections},
         first_month=month_label(months[0]), last_month=month_label(months[-1]),
-        previous_month=month_label(months[-2]) if len(months) > 1 else "", year_before=month_label(year_before),
+        previous_month=month_label(_month_before(pub)), year_before=month_label(_year_before(pub)),
+        direction_basis=DIRECTION_BASIS,
         comparators=target_comparators(pub),
         names={m.measure_id: m.name for m in pub.measures},
-        rag_key=[(r, RAG_SHAPES[r], RAG_WORDS[r], RAG_MEANINGS[r]) for r in RAG_ORDER],
+        rag_key=[(r, RAG_SHAPES[r], RAG_WORDS[r], meaning) for r, meaning in rag_key(pub)],
         rag_colours=RAG_COLOURS, green=GREEN, amber=AMBER, red=RED, no_target=NO_TARGET,
         direction_key=[(DIRECTION_SHAPES[d], d) for d in DIRECTION_ORDER],
         flag_key=[(f, FLAG_MARKS[f], FLAG_WORDS[f], FLAG_LABELS[f], FLAG_OUTLINES[f]) for f in FLAG_ORDER],

@@ -46,11 +46,15 @@ RAG_WORDS = {GREEN: "Green", AMBER: "Amber", RED: "Red"}
 RAG_COLOURS = {GREEN: "009E73", AMBER: "E69F00", RED: "D55E00"}  # Okabe-Ito; black text on each
 RAG_MEANINGS = {GREEN: "on or better than target", AMBER: "the wrong side of target, within its amber band",
                 RED: "the wrong side of target, beyond its amber band"}
+NO_AMBER_BAND = "no measure has an amber band, so none can be amber"
 NO_TARGET = "no target"
 
 # ---- direction of travel --------------------------------------------------------------------------
 DIRECTION_ORDER = (BETTER, WORSE, SAME)
 DIRECTION_SHAPES = {BETTER: "▲", WORSE: "▼", SAME: "►"}
+# what the latest month is compared with (fct_scorecard_status), said in every key
+DIRECTION_BASIS = ("both months as this extract records them, like every month of the table, not as an earlier "
+                   "scorecard printed them")
 
 # ---- flags ---------------------------------------------------------------------------------------
 FLAG_MARKS = {WARNING: "w", SIGNED_OFF: "s", RESTATED: "r"}
@@ -59,7 +63,7 @@ FLAG_INK = "404040"  # the neutral grey of every flag's outline and mark
 FLAG_LABELS = {
     WARNING: "flagged by a data-quality check (warning)",
     SIGNED_OFF: "held by a data-quality check and signed off by a named person",
-    RESTATED: "restated: a later extract changed a figure published earlier",
+    RESTATED: "restated: not the figure the previous scorecard published for that month",
 }
 FLAG_WORDS = {WARNING: "warning", SIGNED_OFF: "signed off", RESTATED: "restated"}
 
@@ -104,6 +108,25 @@ def rag_text(rag: str | None) -> str:
 def direction_text(direction: str | None) -> str:
     """'▲ better', or '' when there is no comparison."""
     return f"{DIRECTION_SHAPES[direction]} {direction}" if direction in DIRECTION_SHAPES else ""
+
+
+def direction_against(direction: str | None, month: str, value: float | None, unit: str) -> str:
+    """'▲ better than Nov 23 (3,095)', '► same as Dec 22 (56)': the direction, the month it is
+    compared with and that month's figure (left out when not known, as in the public version);
+    '' when there is no comparison."""
+    if direction not in DIRECTION_SHAPES:
+        return ""
+    shown = f" ({format_value(value, unit)})" if value is not None else ""
+    return f"{direction_text(direction)} {'as' if direction == SAME else 'than'} {month}{shown}"
+
+
+def rag_key(pub: Publication) -> list[tuple[str, str]]:
+    """The RAG colours a key lists, with their meanings: amber only when a measure has an amber
+    band (without one no figure can be amber, and red is any figure the wrong side of target)."""
+    banded = any(pub.latest(m.measure_id).status.amber_band is not None for m in pub.measures)
+    if banded:
+        return [(r, RAG_MEANINGS[r]) for r in RAG_ORDER]
+    return [(GREEN, RAG_MEANINGS[GREEN]), (RED, f"the wrong side of target ({NO_AMBER_BAND})")]
 
 
 def target_text(status: Status, measure: Measure) -> str:

@@ -32,20 +32,20 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from dagster_project.publish.outputs.data import FLAG_ORDER, NOT_AVAILABLE, RESTATED, Measure, Publication
 from dagster_project.publish.outputs.present import (
+    DIRECTION_BASIS,
     DIRECTION_ORDER,
     DIRECTION_SHAPES,
     FLAG_LABELS,
     FLAG_MARKS,
     NO_DATA_NOTE,
     NO_TARGET,
-    RAG_MEANINGS,
-    RAG_ORDER,
     SUPPRESSED_NOTE,
     direction_text,
     flag_summary,
     marks,
     month_label,
     polarity_text,
+    rag_key,
     rag_text,
     target_comparators,
     text_sparkline,
@@ -107,17 +107,19 @@ def _section_row(ws: Worksheet, row: int, section: str, last_col: int) -> None:
 def _key(ws: Worksheet, row: int, pub: Publication, against: str) -> int:
     """The key under a scorecard table: RAG, direction, flags, gaps. Returns the next free row."""
     put(ws, row, 1, "RAG: the latest figure against its target (no colour: no target)").font = BOLD
-    for i, rag in enumerate(RAG_ORDER):
+    key = rag_key(pub)
+    for i, (rag, meaning) in enumerate(key):
         rag_cell(ws, row + 1 + i, 1, rag).alignment = Alignment(horizontal="left")
-        put(ws, row + 1 + i, 2, RAG_MEANINGS[rag]).font = Font(size=9)
-    row += 1 + len(RAG_ORDER)
+        put(ws, row + 1 + i, 2, meaning).font = Font(size=9)
+    row += 1 + len(key)
     comparators = target_comparators(pub)
     if comparators:
         put(ws, row, 1, f"Targets: {', '.join(comparators)} (the Numerators and denominators sheet gives the "
             "source of each)").font = Font(size=9)
         row += 1
     directions = ", ".join(f"{DIRECTION_SHAPES[d]} {d}" for d in DIRECTION_ORDER)
-    put(ws, row, 1, f"Direction of travel against {against}, read against what good looks like: {directions} "
+    put(ws, row, 1, f"Direction of travel against {against} ({DIRECTION_BASIS}), read against what good looks "
+        f"like: {directions} "
         "(the arrow points to better). What good looks like: ↑ High, ↓ Low.").font = Font(size=9)
     row += 1
     for flag in FLAG_ORDER:
