@@ -197,7 +197,8 @@ def test_fact_rows_equal_valid_raw_rows(wh):
 
 def test_distinct_children_are_counted_distinctly(wh):
     T.set_figure(wh, "children_missing", DEC, value=250.0, numerator=250)  # episodes, not children
-    assert "reconciliation.children_missing" in failed(pl.reconciliation(wh, DEC, POLICY))
+    f = failed(pl.reconciliation(wh, DEC, POLICY))["reconciliation.children_missing"]
+    assert "vs " in f.summary and " distinct child_key of fct_missing_episodes" in f.summary  # children, not rows
 
 
 # ---- history --------------------------------------------------------------------------------------
@@ -290,6 +291,7 @@ def test_history_of_counts_knows_the_seasons(tmp_path, month, value, passes):
     f = by_id(pl.history(con, month, POLICY))["history.contacts"]
     assert f.passed is passes, f.summary
     assert f"{value:,}" in f.summary and "median of 3,520" in f.summary
+    assert "they ranged 3,380-3,620; accepted " in f.summary  # what happened, then what the check allows
 
 
 def test_history_needs_enough_past_months(tmp_path):
@@ -339,7 +341,12 @@ def test_restatement_learns_the_councils_own_late_recording(wh):
     publish_history(wh, LATE, late_recorded)
     T.fill_scorecard(wh, DEC, {"contacts_decided_1wd_pct": [(1000, 2500)] * 11 + [(800, 2500)]})
     wh.execute("delete from main.fct_scorecard where extract_month <> ?", [DEC])
-    assert by_id(pl.restatement(wh, DEC, POLICY))["restatement.contacts_decided_1wd_pct"].passed  # Nov 800 -> 1,000
+    found = by_id(pl.restatement(wh, DEC, POLICY))
+    f = found["restatement.contacts_decided_1wd_pct"]  # Nov 800 -> 1,000: late recording, as usual
+    assert f.passed
+    assert f.summary == ("contacts_decided_1wd_pct: 11 published months compared, 1 changed, all within this "
+                         "council's usual late recording")
+    assert found["restatement.contacts"].summary == "contacts: 11 published months compared, none changed"
     T.set_figure(wh, "contacts_decided_1wd_pct", date(2023, 9, 1), numerator=1200, value=48.0)
     f = failed(pl.restatement(wh, DEC, POLICY))["restatement.contacts_decided_1wd_pct"]
     assert (
@@ -414,6 +421,8 @@ def test_volume_drift_catches_a_truncated_table(wh):
     summary = found["volume_drift.ssd_contacts"].summary
     assert "910 rows in extract 2023-12 against 1,003 in 2023-11 (-9.3%)" in summary
     assert "a truncated transfer?" in summary
+    # what the table did (one more row a month), then the band the check accepts
+    assert "over its last 3 changes this table moved +0.1% to +0.1% a month, and " in summary
 
 
 def test_volume_drift_ignores_tiny_tables_and_the_first_extract(wh):

@@ -41,8 +41,10 @@ def history_of_percentage(current: dict[str, Any], past: list[dict[str, Any]], r
     k, n = int(current["numerator"]), int(current["denominator"])
     j = judge_rate(k, n, [(int(r["numerator"]), int(r["denominator"])) for r in past], z_max=float(cfg["z_max"]),
                    min_change_pp=float(cfg["min_change_pp"]) + extra, min_denominator=int(cfg["min_denominator"]))
+    rates = [100 * int(r["numerator"]) / int(r["denominator"]) for r in past]
     text = (f"{fmt_pct(100 * k / n, k, n)} against a median of {j.expected:.1f}% over the previous {len(past)} "
-            f"months (usual range {j.low:.1f}%-{j.high:.1f}%, z = {j.z:+.1f})")
+            f"months (they ranged {min(rates):.1f}%-{max(rates):.1f}%; accepted at this denominator "
+            f"{j.low:.1f}%-{j.high:.1f}%, z = {j.z:+.1f})")
     if n < int(cfg["min_denominator"]):
         text += f"; fewer than {cfg['min_denominator']} cases, never judged"
     return j, text
@@ -57,9 +59,11 @@ def history_of_count(current: dict[str, Any], past: list[dict[str, Any]], rule: 
                     min_abs_change=float(cfg["min_abs_change"]), min_ratio_change=float(cfg["min_ratio_change"]),
                     dip_allowance=allowance)
     change = f"{x / j.expected - 1:+.0%}" if j.expected > 0 else "from 0"
+    values = [float(r["value"]) for r in past]
     text = (f"{fmt_count(x)} against a median of {fmt_count(j.expected)} over the previous {len(past)} months "
-            f"({change}; usual range {j.low:,.0f}-{j.high:,.0f}"
-            f"{f', {month:%B} dip allowance {allowance:.0%}' if allowance else ''}, z = {j.z:+.1f})")
+            f"({change}; they ranged {min(values):,.0f}-{max(values):,.0f}; accepted {j.low:,.0f}-{j.high:,.0f}"
+            f"{f' with the {month:%B} dip allowance of {allowance:.0%}' if allowance else ''}, "
+            f"z = {j.z:+.1f}{' after the allowance' if allowance else ''})")
     if max(x, j.expected) < float(cfg["min_count"]):
         text += f"; below {cfg['min_count']}, never judged"
     return j, text

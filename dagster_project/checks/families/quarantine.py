@@ -122,7 +122,7 @@ def quarantine_rate(con: duckdb.DuckDBPyConnection, month: date, policy: Policy)
         j = judge_count(bad, [p * read for p in past_rates], z_max=float(rule["z_max"]),
                         min_abs_change=float(rule["min_rows"]), one_sided="up")
         summary += (f"; its last {len(past_rates)} accepted extracts had {min(past_rates):.2%}-{max(past_rates):.2%}"
-                    f" (up to {j.high:,.0f} rows expected at this size)")
+                    f"; up to {j.high:,.0f} failing rows accepted at this size")
         if j.flagged:
             summary += ": more rows fail than this council's usual background"
         ev |= {**j.evidence, "expected_rows": j.expected, "usual_high_rows": j.high,

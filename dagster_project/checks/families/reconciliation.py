@@ -76,6 +76,12 @@ class Reconciliation:
     where: str = "true"
     count: str = "count(*)"
 
+    @property
+    def counted(self) -> str:
+        """What the fact count is, in words: 'rows of fct_contacts', or 'distinct child_key of ...'."""
+        what = "rows" if self.count == "count(*)" else self.count.removeprefix("count(").removesuffix(")")
+        return f"{what} of {self.fact}"
+
 
 RECONCILIATIONS: tuple[Reconciliation, ...] = (
     Reconciliation("contacts", "contacts", "value", "fct_contacts", "contact_month"),
@@ -184,7 +190,7 @@ def reconciliation(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) 
         if bad:
             items = [
                 f"{ym(b['month'])}: scorecard {fmt_count(b['figure'])} vs {fmt_count(b['fact_rows'])} "
-                f"rows of {rec.fact}"
+                f"{rec.counted}"
                 for b in bad
             ]
             summary = f"{rec.measure_id} {rec.figure} does not match its fact rows: " + "; ".join(items[:3])
@@ -206,7 +212,7 @@ def reconciliation(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) 
                     "reconciliation",
                     rec.subject,
                     True,
-                    f"{rec.measure_id} {rec.figure} = rows of {rec.fact} in all 12 months "
+                    f"{rec.measure_id} {rec.figure} = {rec.counted} in all 12 months "
                     f"({ym(cur['month'])}: {fmt_count(cur['figure'])})",
                     ev,
                     measure_id=rec.measure_id,

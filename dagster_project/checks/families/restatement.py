@@ -115,9 +115,12 @@ def restatement(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> 
                                       measure_id=mid))
             continue
         if not moved:
+            changed = sum(bool(r["restated"]) for r in mine)
             note = f"; {unjudged} of them with {NO_BASELINE}" if unjudged else ""
+            said = (f"{changed} changed, all within this council's usual late recording" if changed
+                    else "none changed")
             out.append(figure_finding("restatement", mid, True,
-                                      f"{mid}: {len(mine)} published months restated within this council's usual{note}",
+                                      f"{mid}: {len(mine)} published months compared, {said}{note}",
                                       ev, measure_id=mid))
             continue
         items = []

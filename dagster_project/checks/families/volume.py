@@ -66,8 +66,9 @@ def volume_drift(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) ->
                         center=gap * median(past), scale=math.sqrt(gap))
         flagged = j.flagged and abs(n - p) >= int(rule["min_rows_change"])
         low, high = math.expm1(j.low), math.expm1(j.high)
-        summary += (f"; over its last {len(past)} changes this table usually moved {low:+.1%} to {high:+.1%}"
-                    f"{' in ' + str(gap) + ' months' if gap > 1 else ' a month'}")
+        summary += (f"; over its last {len(past)} changes this table moved {math.expm1(min(past)):+.1%} to "
+                    f"{math.expm1(max(past)):+.1%} a month, and {low:+.1%} to {high:+.1%}"
+                    f"{' in ' + str(gap) + ' months' if gap > 1 else ' a month'} is accepted")
         if flagged:
             summary += ": a truncated transfer?" if change < 0 else ": rows sent twice, or a different extract?"
         ev |= {**j.evidence, "usual_low": low, "usual_high": high, "months_since_previous": gap,
