@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -108,6 +109,15 @@ def test_table_output_names_the_figure(published_home):
     numerator, denominator = published_figures(published_home)[("police_contacts_pct", LAST)]
     assert f"police_contacts_pct {LAST}" in result.stdout
     assert f"{numerator:,} record(s) in the numerator; {denominator:,} record(s) in the denominator" in result.stdout
+    # on an ordinary terminal: a table per part, keys shortened, every line within its width
+    result = cli("explain", "--home", str(published_home.home), "--measure", "police_contacts_pct",
+                 "--month", LAST, "--limit", "0", env={**ENV, "COLUMNS": "100"})
+    assert result.returncode == 0, result.stderr
+    assert "numerator (contact records):" in result.stdout and "denominator (contact records):" in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 100
+    assert not re.search(r"[0-9a-f]{64}", result.stdout)
+    keys = {r["child_key"][:12] for r in listed(published_home.home, "police_contacts_pct", LAST)}
+    assert keys <= set(re.findall(r"[0-9a-f]{12}", result.stdout))
 
 
 @e2e

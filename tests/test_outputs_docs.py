@@ -70,6 +70,10 @@ def test_docs_site_beside_the_warehouse_describes_what_analysts_get(published_ho
     assert "csc_key.pseudonym_key" in child  # the key is read at run time, never compiled in
     index = (docs / "index.html").read_text(encoding="utf-8")
     assert '"MANIFEST.JSON INLINE DATA"' not in index and '"fct_scorecard"' in index  # opens without a server
+    # no folder of the machine that built it (the same site whichever checkout and home built it)
+    project = str(Path(__file__).resolve().parents[1])
+    for text in (index, (docs / "manifest.json").read_text(encoding="utf-8")):
+        assert project not in text and str(published_home.published.parent) not in text
 
 
 def test_docs_site_refuses_the_key(tmp_path):
@@ -112,5 +116,11 @@ def test_analysts_guide_examples_run_read_only(published_home):
             assert rows, sql
         first = con.execute(blocks[0]).fetchall()
         assert len(first) == con.execute("select count(*) from dim_measure").fetchone()[0]
+        # "the last three months of contacts": as many as the scorecard's contacts of those three months
+        # (not the few days of the month after them that the extract also holds)
+        by_source = con.execute(blocks[2]).fetchall()
+        three_months = con.execute("""select sum(value) from fct_scorecard where measure_id = 'contacts'
+                                      and month > (select max(month) from fct_scorecard) - interval 3 month""")
+        assert sum(row[1] for row in by_source) == three_months.fetchone()[0]
     finally:
         con.close()

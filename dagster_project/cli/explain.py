@@ -138,18 +138,36 @@ def counts(rows: list[tuple]) -> dict[str, int]:
     return out
 
 
+SHORT_KEY = 12  # hex characters of child_key on a terminal (48 bits: no two children of a council share them)
+
+
 def print_table(figure: Figure, rows: list[tuple], part: str | None, limit: int, console: Console) -> None:
-    shown_columns = [c for c in COLUMNS if c not in ("measure_id", "month")]
-    table = Table(title=f"{figure.measure_name}\n{figure.describe()}", show_lines=False)
-    for column in shown_columns:  # keys and dates whole, on one line; the words fold
+    """The records as tables that fit a terminal: one per part (numerator, denominator), child_key
+    shortened (--csv has it whole), the record type in the title when it is the same for every
+    record, and the columns this measure leaves empty left out (a count of contacts has no due date)."""
+    listed = [dict(zip(COLUMNS, row, strict=True)) for row in (rows[:limit] if limit else rows)]
+    console.print(f"{figure.measure_name}\n{figure.describe()}")
+    for shown_part in PARTS:
+        records = [r for r in listed if r["part"] == shown_part]
+        if records:
+            console.print(_part_table(shown_part, records))
+    console.print(_summary(figure, rows, part, limit))
+
+
+def _part_table(part: str, records: list[dict]) -> Table:
+    kinds = {r["record_type"] for r in records}
+    one_kind = len(kinds) == 1
+    columns = [c for c in HEADINGS if c in ("child_key", "record_key") or (c == "record_type" and not one_kind)
+               or (c not in ("part", "record_type") and any(r[c] is not None for r in records))]
+    title = f"{part}" + (f" ({kinds.pop()} records)" if one_kind else "") + f": {len(records):,} shown"
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for column in columns:  # keys and dates whole, on one line; the words fold
         table.add_column(HEADINGS[column], overflow="fold", no_wrap=column not in ("record_type", "detail"),
                          justify="right" if column == "working_days" else "left")
-    for row in rows[:limit] if limit else rows:
-        values = dict(zip(COLUMNS, row, strict=True))
-        table.add_row(*(Text(_cell(values[c])) for c in shown_columns))
-    if rows:
-        console.print(table)
-    console.print(_summary(figure, rows, part, limit))
+    for values in records:
+        shown = {**values, "child_key": (values["child_key"] or "")[:SHORT_KEY]}
+        table.add_row(*(Text(_cell(shown[c])) for c in columns))
+    return table
 
 
 def _summary(figure: Figure, rows: list[tuple], part: str | None, limit: int) -> str:
@@ -161,7 +179,8 @@ def _summary(figure: Figure, rows: list[tuple], part: str | None, limit: int) ->
     elif figure.availability == "no_data" and not rows:
         said += " (no data for this month)"
     more = f"; the first {limit} shown, all with --csv or --limit 0" if limit and len(rows) > limit else ""
-    return f"{said}{more}. From {figure.extract_month:%Y-%m}'s extract; internal: children as child_key only."
+    return (f"{said}{more}. From {figure.extract_month:%Y-%m}'s extract; internal: children as child_key only "
+            f"(its first {SHORT_KEY} characters here, whole with --csv).")
 
 
 def explain(home: Path, month: date, measure: str, part: str | None, csv_file: Path | None, limit: int,

@@ -130,8 +130,9 @@ RUN_TIMES = ("generated_at", "invocation_started_at", "run_started_at")  # dbt a
 def _reproducible(artifact: dict, stamp: datetime, dbt_target: Path) -> dict:
     """``artifact`` (a manifest or catalog) without what differs between two builds of the same
     warehouse: run times become ``stamp``, the invocation id goes, each node's parse time
-    (``created_at``) becomes ``stamp`` and its build and compiled paths lose the private run
-    folder ``dbt_target``."""
+    (``created_at``) becomes ``stamp``, its build and compiled paths lose the private run
+    folder ``dbt_target``, and a seed's ``root_path`` (the dbt project's folder on the machine that
+    built it) becomes ``.``, as its other paths are relative to it."""
     meta = artifact.get("metadata", {})
     for name in RUN_TIMES:
         if name in meta:
@@ -150,6 +151,8 @@ def _reproducible(artifact: dict, stamp: datetime, dbt_target: Path) -> dict:
                 for name in ("build_path", "compiled_path"):
                     if isinstance(node.get(name), str) and node[name].startswith(prefix):
                         node[name] = node[name].removeprefix(prefix)
+                if isinstance(node.get("root_path"), str):
+                    node["root_path"] = "."
     return artifact
 
 
