@@ -488,10 +488,10 @@ def test_quarantine_messages_name_no_value_and_the_worklist_names_them(
         for r in rows(con, "SELECT table_name, rule, message FROM raw.quarantine")
     }
     assert reasons == {
-        ("ssd_cla_placement", "501/574"): "clap_cla_placement_start_date is before an earlier "
-        "clap_cla_placement_id of the same child ended, or while it is open",
-        ("ssd_missing", "501/574"): "miss_missing_episode_start_date is before an earlier miss_table_id of the "
-        "same child ended, or while it is open",
+        ("ssd_cla_placement", "501/574"): "clap_cla_placement_start_date is before the same child's earlier "
+        "record (clap_cla_placement_id) ended, or while it is still open",
+        ("ssd_missing", "501/574"): "miss_missing_episode_start_date is before the same child's earlier record "
+        "(miss_table_id) ended, or while it is still open",
         ("ssd_cin_assessments", "1103/2889"): "cina_assessment_start_date is before the referral date of "
         "cina_referral_id",
         ("ssd_contacts", "FK"): "cont_person_id is not found in ssd_person.pers_person_id",
@@ -504,7 +504,7 @@ def test_quarantine_messages_name_no_value_and_the_worklist_names_them(
         assert not any(value in reason for reason in reasons.values()), value
     messages = {(r["table_name"], r["rule"]): r["message"] for r in read_worklist(worklist)}
     assert messages["ssd_cla_placement", "501/574"] == (
-        "clap_cla_placement_start_date 2023-02-15 is before clap_cla_placement_id PL1 of the same child "
+        "clap_cla_placement_start_date 2023-02-15 is before the same child's clap_cla_placement_id PL1 "
         "ended on 2023-03-01"
     )
     assert messages["ssd_cin_assessments", "1103/2889"] == (
@@ -516,7 +516,7 @@ def test_quarantine_messages_name_no_value_and_the_worklist_names_them(
         "cont_contact_date '31/02/2023' is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS[.fff] or DD/MM/YYYY)"
     )
     assert messages["ssd_missing", "501/574"] == (
-        "miss_missing_episode_start_date 2023-07-20 is while miss_table_id M2 of the same child is still open"
+        "miss_missing_episode_start_date 2023-07-20 falls while the same child's miss_table_id M2 is still open"
     )
     assert messages["ssd_initial_cp_conference", "8875"] == "icpc_icpc_date 2023-07-15 is a Saturday"
 

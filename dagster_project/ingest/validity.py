@@ -447,14 +447,14 @@ def overlap_rule(table: Table) -> Iterator[str]:
         f"FROM {kept(table.name)} WHERE {person} IS NOT NULL AND {start} IS NOT NULL "
         f"WINDOW w AS ({window})"
     )
-    still_open = fmt(f"{start} {{}} is while {key} {{}} of the same child is still open",
+    still_open = fmt(f"{start} {{}} falls while the same child's {key} {{}} is still open",
                       f"r.{start}", "r._prev.key")  # fmt: skip
-    overlaps = fmt(f"{start} {{}} is before {key} {{}} of the same child ended on {{}}",
+    overlaps = fmt(f"{start} {{}} is before the same child's {key} {{}} ended on {{}}",
                     f"r.{start}", "r._prev.key", "r._prev.end")  # fmt: skip
     yield failure(
         table, OVERLAP, start,
         value=f"r.{start}",
-        reason=f"{start} is before an earlier {key} of the same child ended, or while it is open",
+        reason=f"{start} is before the same child's earlier record ({key}) ended, or while it is still open",
         message=f"CASE WHEN r._prev.end = {_OPEN_END} THEN {still_open} ELSE {overlaps} END",
         where=f"r.{start} < r._prev.end",
         source=f"({ordered}) AS r",
