@@ -194,6 +194,8 @@ def test_the_small_area_has_small_counts_and_the_public_csv_hides_them(csvs):
             assert not _small(p["value"])
         if "c" in (p["numerator"], p["denominator"]):
             assert p["value"] == "c"  # a percentage never gives a suppressed count back
+        # a hidden value says so, as the Parquet, the workbook and the regional benchmark do
+        assert p["availability"] == ("suppressed" if p["value"] == "c" else i["availability"]), (i, p)
         if p["unit"] == "percent" and p["numerator"] not in ("", "c") and p["denominator"] not in ("", "c"):
             assert not 1 <= int(p["denominator"]) - int(p["numerator"]) <= 5  # the complement
     assert suppressed >= 10

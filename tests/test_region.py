@@ -246,10 +246,23 @@ def published_public_figures(homes: dict[str, HomePaths]) -> dict[tuple[str, str
     return figures
 
 
+def suppressed_public_figures(homes: dict[str, HomePaths]) -> set[tuple[str, str, date]]:
+    """(la_code, measure, month) of the headline figures each council's public scorecard suppressed."""
+    keys = set()
+    for code, paths in homes.items():
+        for month in published_months(paths):
+            parquet = paths.published_dir / month / "public" / "scorecard.parquet"
+            rows = duckdb.sql(f"select measure_id, month from '{parquet}' "
+                              "where month = extract_month and availability = 'suppressed'")
+            keys |= {(code, m, d) for m, d in rows.fetchall()}
+    return keys
+
+
 def assert_benchmark_is_the_councils_published_figures(home: Path, homes: dict[str, HomePaths]) -> None:
     """The published benchmark holds every council's published (public) figure of every month it
     published, its group statistics are those of these figures, and its pages draw them."""
     published = published_public_figures(homes)
+    suppressed = suppressed_public_figures(homes)
     bench = duckdb.sql(f"select * from '{home / 'region' / 'published' / 'benchmark.parquet'}'")
     rows = [dict(zip(bench.columns, r, strict=True)) for r in bench.fetchall()]
     assert {(r["la_code"], r["measure_id"], r["month"]): r["value"] for r in rows} == published
@@ -257,17 +270,21 @@ def assert_benchmark_is_the_councils_published_figures(home: Path, homes: dict[s
         values = sorted(v for (_, m, d), v in published.items() if (m, d) == (r["measure_id"], r["month"])
                         and v is not None)
         group = [code for (code, m, d) in published if (m, d) == (r["measure_id"], r["month"])]
-        assert (r["councils_in_group"], r["councils_with_value"]) == (len(group), len(values))
-        if values:
-            quartiles = statistics.quantiles(values, n=4, method="inclusive") if len(values) > 1 else [values[0]] * 3
-            expected = [values[0], *quartiles, values[-1]]
-            got = [r[c] for c in ("group_min", "group_lower_quartile", "group_median", "group_upper_quartile",
-                                  "group_max")]
-            assert got == pytest.approx(expected, abs=0.05 + 1e-9), r
-        if r["value"] is not None and r["unit"] == "percent":
+        hidden = [k for k in suppressed if k[1:] == (r["measure_id"], r["month"])]
+        assert (r["councils_in_group"], r["councils_with_value"], r["councils_suppressed"]) == (
+            len(group), len(values), len(hidden))
+        described = len(values) >= 2 and not hidden  # a whole group: none of it suppressed
+        got = [r[c] for c in ("group_min", "group_lower_quartile", "group_median", "group_upper_quartile",
+                              "group_max")]
+        if described:
+            quartiles = statistics.quantiles(values, n=4, method="inclusive")
+            assert got == pytest.approx([values[0], *quartiles, values[-1]], abs=0.05 + 1e-9), r
+        else:
+            assert got == [None] * 5, r
+        if r["value"] is not None and r["unit"] == "percent" and described:
             better = [v for v in values if (v > r["value"] if r["polarity"] == "High" else v < r["value"])]
             assert r["rank_in_group"] == len(better) + 1, r
-        else:  # no value, or a count (which grows with the council's size): no rank
+        else:  # no value, a count (which grows with the council's size), or no whole group: no rank
             assert r["rank_in_group"] is None, r
     workbook = openpyxl.load_workbook(home / "region" / "published" / "benchmark.xlsx")
     with duckdb.connect(str(home / "region" / "published" / "benchmark.duckdb"), read_only=True) as con:
@@ -336,13 +353,14 @@ def test_generate_into_a_region_layout(tmp_path):
 
 @pytest.mark.dbt  # the region's dbt build
 def test_benchmark_model_builds_and_its_unit_test_passes(tmp_path):
-    """fct_scorecard_benchmark on an empty pool, with its dbt unit test (polarity, ties, suppressed
-    figures left out, quartiles, counts not ranked) and data tests: the region's own dbt build."""
+    """fct_scorecard_benchmark on an empty pool, with its dbt unit test (polarity, ties, no group
+    figures or ranks beside a suppressed figure or for a single council, quartiles, counts not
+    ranked) and data tests: the region's own dbt build."""
     db = tmp_path / "benchmark.duckdb"
     write_pool(db, [councils()["380"]], [])
     build_benchmark(db, tmp_path, unit_tests=True)
     log = (tmp_path / "logs" / "dbt.log").read_text()
-    assert "test_benchmark_ranks_by_polarity_and_leaves_out_suppressed" in log and " PASS " in log
+    assert "test_benchmark_ranks_by_polarity_and_describes_only_a_whole_group" in log and " PASS " in log
 
 
 def _published_council(home: Path, la_code: str, months: dict[str, list[tuple[str, float | None, str]]],
@@ -373,7 +391,7 @@ def test_publish_region(tmp_path, monkeypatch):
     monkeypatch.setenv(KEY_FILE_ENV, str(tmp_path / "keys" / "{la_code}.key"))  # as the README configures it
     home = tmp_path / "home"
     _published_council(home, "380", {"2023-05": [("assessments_45wd_pct", 80.0, "available"),
-                                                  ("contacts", 900.0, "available")],
+                                                  ("contacts", 901.0, "available")],
                                       "2023-06": [("assessments_45wd_pct", 70.0, "available"),
                                                   ("contacts", 950.0, "available")]})
     _published_council(home, "381", {"2023-05": [("assessments_45wd_pct", None, "suppressed"),
@@ -384,17 +402,26 @@ def test_publish_region(tmp_path, monkeypatch):
     published = home / "region" / "published"
     rows = duckdb.sql(f"select la_code, measure_id, month::varchar, value, rank_in_group, group_median "
                       f"from '{published / 'benchmark.parquet'}' order by all").fetchall()
-    assert rows == [("380", "assessments_45wd_pct", "2023-05-01", 80.0, 1, 80.0),
-                    ("380", "assessments_45wd_pct", "2023-06-01", 70.0, 1, 70.0),
-                    ("380", "contacts", "2023-05-01", 900.0, None, 600.0),
-                    ("380", "contacts", "2023-06-01", 950.0, None, 950.0),
-                    ("381", "assessments_45wd_pct", "2023-05-01", None, None, 80.0),
-                    ("381", "contacts", "2023-05-01", 300.0, None, 600.0)]
+    # a group with a suppressed figure, or a single council with a value, is not described: no
+    # median and no rank (381's suppressed assessments would be left out of them)
+    assert rows == [("380", "assessments_45wd_pct", "2023-05-01", 80.0, None, None),
+                    ("380", "assessments_45wd_pct", "2023-06-01", 70.0, None, None),
+                    ("380", "contacts", "2023-05-01", 901.0, None, 600.5),
+                    ("380", "contacts", "2023-06-01", 950.0, None, None),
+                    ("381", "assessments_45wd_pct", "2023-05-01", None, None, None),
+                    ("381", "contacts", "2023-05-01", 300.0, None, 600.5)]
     index = (published / "index.html").read_text()
     links = re.findall(r'href="([^"]+)"', index)
     assert links == ["380.html", "381.html"] and all((published / link).is_file() for link in links)
-    assert "May 2023. This council: c (suppressed to protect small numbers)" in (published / "381.html").read_text()
-    assert (published / "benchmark.xlsx").is_file()
+    page = (published / "381.html").read_text()
+    assert "May 2023. This council: c (suppressed to protect small numbers)" in page
+    assert "1 with a value, 1 suppressed (c: a count of 1 to 5 children, or a figure made from one): no group " \
+        "median, range or ranks" in page
+    # the workbook's group figures as the CSV and the pages give them: a count's median can be 600.5
+    sheet = next(ws for ws in openpyxl.load_workbook(published / "benchmark.xlsx").worksheets[1:]
+                 if ws["A2"].value.endswith("Measure id: contacts"))
+    statistics_rows = {row[0]: row[2] for row in sheet.iter_rows(min_row=5, values_only=True) if row[0]}
+    assert (statistics_rows["Median of the group"], statistics_rows["Lower quartile"]) == (600.5, 450.3)
     version = region.version
     assert {p.stat().st_mode & 0o777 for p in version.iterdir()} == {0o640}
 

@@ -91,7 +91,7 @@ def _trend(series: list[dict], la_code: str, unit: str) -> str:
     by_month = {m: [r for r in series if r["month"] == m] for m in months}
     group = {m: rs[0] for m, rs in by_month.items()}
     own = {m: next((r for r in rs if r["la_code"] == la_code), None) for m, rs in by_month.items()}
-    values = [v for g in group.values() for v in (g["group_max"], g["group_min"]) if v is not None]
+    values = [r["value"] for r in series if r["value"] is not None]  # the group's lie between them
     if not values:
         return "<p>No council has a value in any month: nothing to chart.</p>"
     top = max(values + [1e-9])
@@ -125,6 +125,20 @@ def _trend(series: list[dict], la_code: str, unit: str) -> str:
     return "".join(parts) + "</svg>"
 
 
+def _group_figures(g: dict, unit: str) -> str:
+    """The group's median, quartiles and range, or why it has none (fct_scorecard_benchmark gives
+    them only for a whole group: two or more councils with a value, none suppressed)."""
+    with_value = f"{g['councils_with_value']} with a value"
+    if g["councils_suppressed"]:
+        return (f"{with_value}, {g['councils_suppressed']} suppressed (c: a count of 1 to 5 children, or a figure "
+                "made from one): no group median, range or ranks, which would leave them out.")
+    if g["group_median"] is None:
+        return f"{with_value}: too few councils for a group median, range or ranks."
+    return (f"{with_value}: median {_shown(g['group_median'], unit)}, quartiles "
+            f"{_shown(g['group_lower_quartile'], unit)} to {_shown(g['group_upper_quartile'], unit)}, range "
+            f"{_shown(g['group_min'], unit)} to {_shown(g['group_max'], unit)}.")
+
+
 def _section(measure: dict, rows: list[dict], la_code: str) -> str:
     own_months = [r["month"] for r in rows if r["la_code"] == la_code]
     latest = max(own_months or [r["month"] for r in rows])  # the council's newest published month
@@ -141,13 +155,10 @@ def _section(measure: dict, rows: list[dict], la_code: str) -> str:
         if mine["rank_in_group"] is not None:
             own += f", rank {mine['rank_in_group']} of {g['councils_with_value']}"
     group = f"{g['councils_in_group']} council{'s' * (g['councils_in_group'] != 1)}"
-    ranked = ("" if unit == "percent" else
+    ranked = (" Equal values share a rank." if unit == "percent" else
               " Counts grow with a council's size: they are shown largest first, not ranked.")
-    summary = (f"{latest:%B %Y}. {own}. Group of {group}, {g['councils_with_value']} with "
-               f"a value: median {_shown(g['group_median'], unit)}, quartiles {_shown(g['group_lower_quartile'], unit)}"
-               f" to {_shown(g['group_upper_quartile'], unit)}, range {_shown(g['group_min'], unit)} to "
-               f"{_shown(g['group_max'], unit)}. {'Higher' if measure['polarity'] == 'High' else 'Lower'} is better."
-               f"{ranked}")
+    summary = (f"{latest:%B %Y}. {own}. Group of {group}, {_group_figures(g, unit)} "
+               f"{'Higher' if measure['polarity'] == 'High' else 'Lower'} is better.{ranked}")
     missing = [f"{escape(r['la_name'])}: {_why_none(r['availability'])}" for r in now if r["value"] is None]
     return (f'<section id="{escape(measure["measure_id"])}"><h2>{escape(measure["measure_name"])}</h2>'
             f'<p class="summary">{escape(summary)}</p>{_bars(now, la_code, unit)}'

@@ -17,6 +17,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment
 
+from dagster_project.publish.outputs.data import COUNT
 from dagster_project.publish.outputs.xlsx import (
     BOLD,
     GREY,
@@ -43,7 +44,9 @@ def _about(wb: Workbook, councils: list[tuple[str, str, str]], months: list) -> 
     lines = ("Each council's figure as it published it in its own scorecard of the month (public variant: counts "
              "of 1 to 5 children suppressed as c), beside the group of councils benchmarked together.",
              "Median and quartiles interpolate between councils (percentile_cont); only councils with a value "
-             "count. Rank 1 is the best value by the measure's polarity; equal values share a rank.",
+             "count. Rank 1 is the best value by the measure's polarity; equal values share a rank. A month in "
+             "which a council's figure is suppressed, or fewer than two councils have a value, has no group "
+             "figures and no ranks: they would leave the suppressed councils out.",
              "One sheet per measure, in the scorecard's order.")
     for i, line in enumerate(lines, 4):
         put(ws, i, 1, line)
@@ -88,8 +91,9 @@ def _measure_sheet(wb: Workbook, rows: list[dict], months: list, sheet_name: str
             value = group[month][key] if month in group else None
             if key == "councils_with_value":
                 put(ws, line, col, value)
-            elif value is not None:
-                put(ws, line, col, excel_number(value, unit), number_format(unit))
+            elif value is not None:  # a count's median or quartile can fall between two counts: 10.5
+                put(ws, line, col, *((round(value, 1), "#,##0.0") if unit == COUNT
+                                     else (excel_number(value, unit), number_format(unit))))
         line += 1
     ws.column_dimensions["A"].width = 48
     ws.freeze_panes = "C5"

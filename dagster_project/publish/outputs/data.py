@@ -36,6 +36,7 @@ from dagster_project.warehouse_sql import fetch_dicts, relation_exists
 
 COUNT, PERCENT = "count", "percent"
 AVAILABLE, NO_DATA, NOT_AVAILABLE = "available", "no_data", "not_available"
+SUPPRESSED_AVAILABILITY = "suppressed"  # a public row whose value is suppressed (Figure.shown_availability)
 WARNING, SIGNED_OFF, RESTATED = "warning", "signed_off", "restated"
 FLAG_ORDER = (SIGNED_OFF, WARNING, RESTATED)  # most important first
 GREEN, AMBER, RED = "green", "amber", "red"  # RAG status (fct_scorecard_status)
@@ -92,6 +93,12 @@ class Figure:
 
     def is_suppressed(self, part: str = "value") -> bool:
         return part in self.suppressed
+
+    @property
+    def shown_availability(self) -> str:
+        """The availability every published row gives: ``suppressed`` when the public variant hides
+        the value (its cells read ``c``, or NULL in Parquet), else the figure's own."""
+        return SUPPRESSED_AVAILABILITY if self.is_suppressed("value") else self.availability
 
 
 @dataclass(frozen=True)

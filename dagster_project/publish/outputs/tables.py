@@ -6,8 +6,10 @@ added at the end so readers of the documented layout are unaffected). The CSV wr
 their published precision and every text cell through :func:`dagster_project.safe_text.safe_text`
 (a spreadsheet shows it, never runs it); a suppressed number of the public variant is ``c``.
 The Parquet file is typed (dates as DATE, counts as BIGINT, figures as DOUBLE) for pandas, polars,
-R or Power BI; its text is as in the warehouse, and a suppressed number is NULL (its row's
-``availability`` is ``suppressed``). Percentages are 0-100 in both, as in ``fct_scorecard``.
+R or Power BI; its text is as in the warehouse, and a suppressed number is NULL. In both, a row
+whose value is suppressed has ``availability`` ``suppressed`` (:attr:`Figure.shown_availability`,
+as the workbook and the regional benchmark say it). Percentages are 0-100 in both, as in
+``fct_scorecard``.
 
 The Parquet file is written by DuckDB (``COPY ... (FORMAT parquet)``) from an in-memory table
 filled (from Arrow columns) in the publication's order, so the same publication gives the same bytes.
@@ -35,7 +37,6 @@ COLUMNS = CSV_COLUMNS + STATUS_COLUMNS
 PARQUET_TYPES = {"month": "DATE", "extract_month": "DATE", "value": "DOUBLE", "numerator": "BIGINT",
                  "denominator": "BIGINT", "target": "DOUBLE", "amber_band": "DOUBLE"}
 ARROW_TYPES = {"DATE": pa.date32(), "DOUBLE": pa.float64(), "BIGINT": pa.int64(), "VARCHAR": pa.string()}
-SUPPRESSED_AVAILABILITY = "suppressed"  # Parquet: the row's value is suppressed (CSV: "c")
 
 
 def _rows(pub: Publication) -> list[tuple[Measure, Figure]]:
@@ -71,7 +72,7 @@ def write_scorecard_csv(pub: Publication, path: Path) -> Path:
                 _csv_number(fig.value, m.unit, fig.is_suppressed("value")),
                 _csv_count(fig.numerator, fig.is_suppressed("numerator")),
                 _csv_count(fig.denominator, fig.is_suppressed("denominator")),
-                *map(safe_text, (fig.availability, m.name, m.section, m.polarity, m.unit)), f"{pub.month:%Y-%m}",
+                *map(safe_text, (fig.shown_availability, m.name, m.section, m.polarity, m.unit)), f"{pub.month:%Y-%m}",
                 _csv_number(st.target, m.unit), _csv_number(st.amber_band, m.unit),
                 *(safe_text(t or "") for t in (st.target_comparator, st.target_source, st.rag_status,
                                               st.direction_vs_previous_month, st.direction_vs_same_month_last_year,
@@ -83,7 +84,7 @@ def write_scorecard_csv(pub: Publication, path: Path) -> Path:
 def _parquet_row(pub: Publication, m: Measure, fig: Figure) -> tuple:
     st = fig.status
     return (m.measure_id, fig.month, fig.value, fig.numerator, fig.denominator,
-            SUPPRESSED_AVAILABILITY if fig.is_suppressed("value") else fig.availability,
+            fig.shown_availability,
             m.name, m.section, m.polarity, m.unit, pub.month, st.target, st.amber_band, st.target_comparator,
             st.target_source, st.rag_status, st.direction_vs_previous_month, st.direction_vs_same_month_last_year,
             _flags(fig))

@@ -250,7 +250,7 @@ def _figures_sheet(wb: Workbook, pub: Publication) -> Worksheet:
                 shown = "c" if f.is_suppressed(part) else value
                 put(ws, row, col, shown, "#,##0" if isinstance(shown, int) else None).alignment = \
                     Alignment(horizontal="right")
-            put(ws, row, 9, "suppressed" if f.suppressed else f.availability)
+            put(ws, row, 9, f.shown_availability)
             for col, value in ((10, st.target), (11, st.amber_band)):
                 if value is not None:
                     put(ws, row, col, excel_number(value, m.unit), number_format(m.unit))

@@ -1,6 +1,9 @@
 {#- Each council's published figure beside its benchmark group's (the councils of the region's
     run) for the same measure and month, from the pooled public figures (source region). Only
-    percentages are ranked: a count grows with the council's size. -#}
+    percentages are ranked: a count grows with the council's size. The group's statistics and the
+    ranks are given only when they describe the whole group: at least two councils with a value and
+    none suppressed (a suppressed count is 1 to 5 children, so statistics without it would be wrong,
+    and a rank could be better than it says). -#}
 with figures as (
     select
         council_figures.la_code,
@@ -17,6 +20,7 @@ group_figures as (
         figures.month,
         count(*) as councils_in_group,
         count(figures.value) as councils_with_value,
+        count(*) filter (where figures.availability = 'suppressed') as councils_suppressed,
         min(figures.value) as group_min,
         percentile_cont(0.25) within group (order by figures.value) as group_lower_quartile,
         percentile_cont(0.5) within group (order by figures.value) as group_median,
@@ -24,6 +28,22 @@ group_figures as (
         max(figures.value) as group_max
     from figures
     group by figures.measure_id, figures.month
+),
+
+described as (
+    select
+        group_figures.measure_id,
+        group_figures.month,
+        group_figures.councils_in_group,
+        group_figures.councils_with_value,
+        group_figures.councils_suppressed,
+        group_figures.group_min,
+        group_figures.group_lower_quartile,
+        group_figures.group_median,
+        group_figures.group_upper_quartile,
+        group_figures.group_max,
+        group_figures.councils_with_value >= 2 and group_figures.councils_suppressed = 0 as is_described
+    from group_figures
 ),
 
 ranked as (
@@ -57,18 +77,19 @@ select
     ranked.availability,
     ranked.unit,
     ranked.polarity,
-    ranked.rank_in_group,
-    group_figures.councils_in_group,
-    group_figures.councils_with_value,
-    round(group_figures.group_min, 1) as group_min,
-    round(group_figures.group_lower_quartile, 1) as group_lower_quartile,
-    round(group_figures.group_median, 1) as group_median,
-    round(group_figures.group_upper_quartile, 1) as group_upper_quartile,
-    round(group_figures.group_max, 1) as group_max
+    case when described.is_described then ranked.rank_in_group end as rank_in_group,
+    described.councils_in_group,
+    described.councils_with_value,
+    described.councils_suppressed,
+    case when described.is_described then round(described.group_min, 1) end as group_min,
+    case when described.is_described then round(described.group_lower_quartile, 1) end as group_lower_quartile,
+    case when described.is_described then round(described.group_median, 1) end as group_median,
+    case when described.is_described then round(described.group_upper_quartile, 1) end as group_upper_quartile,
+    case when described.is_described then round(described.group_max, 1) end as group_max
 from ranked
-inner join group_figures
+inner join described
     on
-        ranked.measure_id = group_figures.measure_id
-        and ranked.month = group_figures.month
+        ranked.measure_id = described.measure_id
+        and ranked.month = described.month
 inner join {{ source('region', 'councils') }} as councils
     on ranked.la_code = councils.la_code
