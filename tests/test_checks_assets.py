@@ -142,9 +142,11 @@ def test_scorecard_gate_holds_then_a_signoff_releases(home):
         r for r in A.results_for_specs(A.SCORECARD_SPECS, evals, seconds) if r.check_name == "history"
     )
     assert not history.passed and "83.3% (125/150)" in history.description
-    lines = [line for _, line in A.flag_lines("2023-12", evals)]
+    lines = [line for _, line in A.flag_lines("2023-12", evals, home.home)]
     assert any(
-        "BLOCKED by history.rhi_accepted_pct" in x and "csc-warehouse signoff --month 2023-12" in x
+        "BLOCKED by history.rhi_accepted_pct" in x
+        and "if the data is wrong, fix it at source, then send the extract again" in x
+        and f"csc-warehouse signoff --home {home.home} --month 2023-12 --check history.rhi_accepted_pct" in x
         for x in lines
     )
     con = duckdb.connect(str(home.paths.work_db))
@@ -156,6 +158,22 @@ def test_scorecard_gate_holds_then_a_signoff_releases(home):
         r for r in A.results_for_specs(A.SCORECARD_SPECS, evals, seconds) if r.check_name == "history"
     )
     assert history.passed and "signed off by Jo Bloggs" in history.description
+
+
+def test_a_held_quarantine_says_fix_the_worklist_rows_first():
+    """Rows quarantined beyond the usual are data to fix at source: the worklist lists them; a
+    sign-off publishes without them, and the line says so."""
+    from dagster_project.checks.policy import Severity
+
+    held = Finding("quarantine_rate", "ssd_contacts", False, "ssd_contacts: 11,083 of 221,664 rows quarantined",
+                   asset_key="raw/ssd_contacts")  # fmt: skip
+    [(level, line)] = [x for x in A.flag_lines("2023-12", [Evaluation(held, Severity.HOLD, FAILED)], "/srv/csc")
+                       if x[0] == "error"]
+    assert line.startswith("[2023-12] quality: BLOCKED by quarantine_rate.ssd_contacts")
+    assert "csc-warehouse worklist --home /srv/csc --month 2023-12: fix them at source, then send the extract again" \
+        in line
+    assert "--force" in line and "they stay out of every figure" in line
+    assert line.index("worklist") < line.index("csc-warehouse signoff --home /srv/csc --month 2023-12")
 
 
 def test_a_finding_without_a_spec_of_its_own_still_blocks():

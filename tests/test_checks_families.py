@@ -479,7 +479,9 @@ def test_quarantine_rate_lists_the_rules(wh):
     wh.executemany("insert into raw.quarantine values (?, 'ssd_cla_placement', ?, ?, ?, ?, ?, ?)", rows)
     f = by_id(pl.quarantine_rate(wh, DEC, POLICY))["quarantine_rate.ssd_cla_placement"]
     assert "6 of 500 rows quarantined or dropped (1.20%; 5 quarantined, 1 duplicates)" in f.summary
-    assert "501/574 4" in f.summary and "no baseline yet" in f.summary
+    assert "; by rule: " in f.summary and "501/574 (4 rows)" in f.summary
+    assert "356/8608/8630/8925/567 (1 row)" in f.summary
+    assert "no baseline yet" in f.summary
     assert {r["rule"] for r in f.evidence["by_rule"]} == {"501/574", "356/8608/8630/8925/567", "key"}
 
 

@@ -325,6 +325,19 @@ def test_quality_report_shows_every_flag_with_its_figures(held, tmp_path):
     assert "quarantined 2" in contacts_load["summary"]
     assert "verified against the manifest: rows and checksum" in contacts_load["summary"]
     assert "<th>verified against the manifest</th>" in text and "<td>rows and checksum</td>" in text
+    assert "The month stopped at the checks of its extract" not in text  # its figures were checked
+
+
+def test_a_report_of_a_month_held_at_its_extract_says_the_rest_did_not_run(held, tmp_path):
+    held.execute("update raw.load_log set rows_quarantined = 900, rows_read = rows_read + 900 "
+                 "where table_name = 'ssd_contacts'")
+    evals = evaluate(pl.raw_findings(held, DEC, POLICY), POLICY, {})  # the raw checks only: held there
+    store_evaluations(held, DEC, evals, "run-held")
+    html, _ = write_quality_report(held, DEC, "run-held", tmp_path, outcome="blocked")
+    text = " ".join(html.read_text().split())
+    assert "<b>The month stopped at the checks of its extract</b>: the dbt build and the checks of its figures " \
+        "did not run" in text
+    assert "<b>hold</b> blocks until the data is fixed and sent again, or a named person" in text
 
 
 def test_quality_report_of_a_clean_month(held, tmp_path):

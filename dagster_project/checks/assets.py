@@ -231,18 +231,27 @@ def results_for_specs(
 Families = Callable[[duckdb.DuckDBPyConnection, date, Policy], list[tuple[str, str, Callable[[], Any]]]]
 
 
-def flag_lines(key: str, evals: list[Evaluation]) -> list[tuple[str, str]]:
+def next_step(key: str, e: Evaluation, home: str) -> str:
+    """What to do about a failed check, as the terminal says it: fix the data at source and send
+    the month again; for a hold, or have a named person sign it off if the data is right. The
+    quarantine's rows are in the month's worklist."""
+    again = f"send the extract again and run the month with --force (csc-warehouse run --home {home} --month {key} " \
+            "--extracts DIR --force)"
+    signoff = (f"csc-warehouse signoff --home {home} --month {key} --check {e.check_id} --by NAME --reason TEXT")
+    if e.finding.family == "quarantine_rate":
+        return (f". Next: the failing rows are listed by csc-warehouse worklist --home {home} --month {key}: fix them "
+                f"at source, then {again}; to publish without them (they stay out of every figure): {signoff}")
+    if e.severity is Severity.HOLD:
+        return f". Next: if the data is wrong, fix it at source, then {again}; if the figures are right: {signoff}"
+    return f". Next: fix the data at source, then {again}"
+
+
+def flag_lines(key: str, evals: list[Evaluation], home: str) -> list[tuple[str, str]]:
     """(level, line) per flag, in the form the CLI's progress output shows ('[YYYY-MM] ...')."""
     lines = []
     for e in evals:
         if e.status == FAILED:
-            hint = (
-                f"; if the figures are right: csc-warehouse signoff --month {key} --check {e.check_id} "
-                "--by NAME --reason TEXT"
-                if e.severity is Severity.HOLD
-                else ""
-            )
-            lines.append(("error", f"[{key}] quality: BLOCKED by {e.line()}{hint}"))
+            lines.append(("error", f"[{key}] quality: BLOCKED by {e.line()}{next_step(key, e, home)}"))
         elif e.status == SIGNED_OFF:
             lines.append(("info", f"[{key}] quality: {e.line()}"))
         elif e.status == WARN:
@@ -297,7 +306,7 @@ def run_families(
     evals, seconds, problem = run_gate(warehouse, parse_month(key), context.run.run_id, families)
     if problem:
         context.log.warning(f"[{key}] quality: {problem}")
-    for level, line in flag_lines(key, evals):
+    for level, line in flag_lines(key, evals, warehouse.home):
         getattr(context.log, level)(line)
     yield from results_for_specs(specs, evals, seconds)
 

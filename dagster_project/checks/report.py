@@ -29,6 +29,7 @@ from typing import Any
 import duckdb
 import jinja2
 
+from dagster_project.checks.families import SCORECARD
 from dagster_project.checks.families.quarantine import row_failures
 from dagster_project.checks.results import (
     FAILED,
@@ -83,6 +84,12 @@ class ReportData:
     @property
     def flags(self) -> list[dict[str, Any]]:
         return [e for e in self.evaluations if e["status"] != PASSED]
+
+    @property
+    def figures_checked(self) -> bool:
+        """Whether the run got as far as the checks of the figures (a month held by the checks of
+        its extract stops before the dbt build)."""
+        return any(e["family"] in SCORECARD for e in self.evaluations)
 
 
 

@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 
@@ -217,6 +218,9 @@ def run_month(month: str, instance: DagsterInstance, log_dir: Path, public: bool
     log_file = log_dir / f"{month}.log"
     started_at = time.time()
     with log_file.open("a", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        # the file keeps every run of the month: each begins and ends with a line of its own
+        print(f"\n===== csc-warehouse run of {month}, started {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC =====",
+              flush=True)
         result = job.execute_in_process(
             partition_key=month,
             instance=instance,
@@ -231,7 +235,10 @@ def run_month(month: str, instance: DagsterInstance, log_dir: Path, public: bool
             if event.step_failure_data.error:
                 print(f"\n{event.step_key} failed (run {result.run_id}):\n"
                       f"{event.step_failure_data.error.to_string()}")
-    outcome = classify(result, instance, month)
+        outcome = classify(result, instance, month)
+        print(f"===== run {result.run_id} of {month}: {outcome.outcome.name.lower()} =====", flush=True)
+        for line in [*outcome.messages, *(f"blocked by {c}" for c in outcome.failed_checks)]:
+            print(f"  {line}", flush=True)
     outcome.log_file = log_file
     outcome.started_at = started_at
     return outcome

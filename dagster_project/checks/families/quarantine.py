@@ -112,7 +112,8 @@ def quarantine_rate(con: duckdb.DuckDBPyConnection, month: date, policy: Policy)
         summary = (f"{t.name}: {bad:,} of {read:,} rows quarantined or dropped ({rate:.2%}; "
                    f"{load['rows_quarantined']:,} quarantined, {load['duplicates_dropped']:,} duplicates)")
         if rules:
-            summary += "; rules: " + ", ".join(f"{r['rule']} {r['rows_failing']:,}" for r in rules)
+            summary += "; by rule: " + ", ".join(
+                f"{r['rule']} ({r['rows_failing']:,} row{'s' * (r['rows_failing'] != 1)})" for r in rules)
         ev = {"rows_read": read, "rows_quarantined": load["rows_quarantined"],
               "duplicates_dropped": load["duplicates_dropped"], "rate": rate, "by_rule": rules,
               "past_rates": past_rates}
