@@ -70,7 +70,11 @@ def step_failure_reason(data) -> str:
 
 
 def failure_line(month: str, step_key: str | None, data) -> str:
-    """The progress line of a failed step (``data``: its ``StepFailureData``)."""
+    """The progress line of a failed step (``data``: its ``StepFailureData``). A step stopped by
+    its blocking checks says so (Dagster calls every blocking check's severity ERROR, a policy's
+    ``hold`` included; the BLOCKED lines above name them and say what to do)."""
+    if data.error is not None and data.error.cls_name == "DagsterAssetCheckFailedError":
+        return f"[{month}] {stage_of(step_key)}: HELD by the blocking checks above"
     reason = step_failure_reason(data)
     return f"[{month}] {stage_of(step_key)}: FAILED - {reason.splitlines()[0] if reason else ''}"
 
@@ -106,8 +110,9 @@ class ProgressHandler(logging.Handler):
             line = f"[{month}] {stage_of(meta.get('step_key'))}: done"
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
-            if not evaluation.passed:
-                line = (f"[{month}] check failed ({evaluation.severity.value.lower()}): "
+            if not evaluation.passed:  # Dagster's ERROR is every blocking check, hold or error in the policy
+                said = "blocking" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "warning"
+                line = (f"[{month}] check failed ({said}): "
                         f"{evaluation.asset_key.to_user_string()} / {evaluation.check_name}")
         if line:
             print(line, file=self.stream, flush=True)

@@ -205,3 +205,18 @@ def test_a_failed_dbt_build_is_reported_by_dbts_own_error_without_colour_codes()
     reason = failure_reason(_error_info(dbt_failed))
     assert reason == ("dbt build failed: Database Error in model fct_contacts (models/marts/fct_contacts.sql); "
                       "Out of Memory Error: could not allocate block of size 256.0 KiB")
+
+
+def test_a_step_stopped_by_its_blocking_checks_says_held_not_error():
+    """Dagster calls every blocking check's severity ERROR, a policy's hold included: the line says
+    the step was held by the checks (named, with the next step, on the BLOCKED lines above it)."""
+    from dagster._core.errors import DagsterAssetCheckFailedError
+    from dagster._core.execution.plan.objects import StepFailureData
+
+    from dagster_project.progress import failure_line
+
+    def checks_failed():
+        raise DagsterAssetCheckFailedError("3 blocking asset checks failed with ERROR severity:\n...")
+
+    data = StepFailureData(error=_error_info(checks_failed), user_failure_data=None)
+    assert failure_line("2023-12", "raw_quality", data) == "[2023-12] raw_quality: HELD by the blocking checks above"
