@@ -125,6 +125,23 @@ def test_cli_prints_the_worklist_as_a_table(loaded) -> None:
     assert "5 failures" in out
 
 
+def test_cli_table_is_one_per_file_and_rule_and_fits_a_terminal(loaded) -> None:
+    """On an 80-column terminal: a table per file, rule and column, every line within the width,
+    ids and line numbers whole; --limit counts the rows of each rule, so every rule shows."""
+    worklist = HomePaths(loaded[2]).worklist(JULY)
+    with worklist.open(encoding="utf-8", newline="") as f:
+        records = list(csv.DictReader(f))
+    res = cli("worklist", "--month", "2023-07", "--home", str(loaded[2]), "--limit", "1", env={"COLUMNS": "80"})
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    assert max(len(line) for line in out.splitlines()) <= 80
+    for r in records:
+        assert f"{r['file_name']}: rule {r['rule']}" in out  # each rule has its table, with its rows
+    first = records[0]
+    assert first["record_key"] in out and first["person_id"] in out and first["line_number"] in out
+    assert f"{len(records)} failures" in out
+
+
 def test_cli_csv_is_the_file(loaded) -> None:
     res = cli("worklist", "--month", "2023-07", "--home", str(loaded[2]), "--csv")
     assert res.returncode == 0, res.stderr

@@ -222,7 +222,7 @@ def worklist_command(
     month: Annotated[str, typer.Option(help="The extract month, YYYY-MM.", callback=_month)],
     home: Annotated[Path, typer.Option(envvar=HOME_ENV, help="Warehouse home.")] = Path("warehouse"),
     as_csv: Annotated[bool, typer.Option("--csv", help="Write the worklist as CSV to stdout.")] = False,
-    limit: Annotated[int, typer.Option(min=0, help="Rows shown in the table (0: all).")] = 500,
+    limit: Annotated[int, typer.Option(min=0, help="Rows shown of each file, rule and column (0: all).")] = 500,
 ) -> None:
     """Print the month's data-quality worklist: every quarantined row with its file, line, raw
     values and reason, for the council's data team to fix at source. PRIVATE: it holds raw ids

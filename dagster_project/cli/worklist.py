@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from dagster_project.ingest.worklist import WORKLIST_COLUMNS, worklist_months
+from dagster_project.ingest.worklist import worklist_months
 from dagster_project.settings import HomePaths
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -59,23 +59,40 @@ def print_csv(path: Path) -> None:
     sys.stdout.buffer.flush()
 
 
+GROUP = ("file_name", "rule", "column_name")  # one table each: what the data team fixes together
+SHOWN = ("line_number", "record_key", "person_id", "value", "message")
+
+
 def print_table(path: Path, month: date, limit: int, console: Console) -> int:
-    """The worklist as a table (the first ``limit`` rows; 0: all); returns its number of rows."""
-    table = Table(title=f"Data-quality worklist {month:%Y-%m} ({path})", show_lines=False)
-    for column in WORKLIST_COLUMNS:
-        table.add_column(HEADINGS[column], overflow="fold", justify="right" if column == "line_number" else "left")
-    rows = 0
+    """The worklist as one table per file, rule and column (the first ``limit`` rows of each; 0:
+    all), each row's line, ids, value and message: narrow enough for a terminal, and every rule
+    shows its rows however many another has. Returns the number of rows."""
+    groups: dict[tuple[str, ...], list[dict[str, str]]] = {}
+    counts: dict[tuple[str, ...], int] = {}
     with path.open(encoding="utf-8", newline="") as f:
         for record in csv.DictReader(f):
-            rows += 1
-            if limit and rows > limit:
-                continue
-            table.add_row(*(_plain(record.get(c) or "") for c in WORKLIST_COLUMNS))
+            key = tuple(record.get(c) or "" for c in GROUP)
+            counts[key] = counts.get(key, 0) + 1
+            if not limit or counts[key] <= limit:
+                groups.setdefault(key, []).append(record)
+    rows = sum(counts.values())
     if rows == 0:
         console.print(f"No row of {month:%Y-%m} failed a validity rule ({path}).")
         return 0
-    console.print(table)
-    shown = min(rows, limit) if limit else rows
-    more = f"; the first {shown} shown, all with --csv or --limit 0" if shown < rows else ""
-    console.print(f"{rows:,} failures (one row per quarantined row and rule){more}.")
+    console.print(f"Data-quality worklist {month:%Y-%m} ({path})")
+    for key, records in groups.items():
+        file_name, rule, column = key
+        shown = f" ({len(records):,} shown)" if len(records) < counts[key] else ""
+        title = f"{file_name}: rule {rule}" + (f" on {column}" if column else "") + f", {counts[key]:,} rows{shown}"
+        table = Table(title=_plain(title), title_justify="left", show_lines=False)
+        for column_name in SHOWN:  # lines and ids whole, on one line; the value as sent and the message fold
+            table.add_column(HEADINGS[column_name], overflow="fold", no_wrap=column_name not in ("value", "message"),
+                             justify="right" if column_name == "line_number" else "left")
+        for record in records:
+            table.add_row(*(_plain(record.get(c) or "") for c in SHOWN))
+        console.print(table)
+    cut = any(len(records) < counts[key] for key, records in groups.items())
+    more = f"; the first {limit} of each rule shown, all with --csv or --limit 0" if cut else ""
+    console.print(f"{rows:,} failures (one row per quarantined row and rule) in {len(groups)} groups of file, rule "
+                  f"and column{more}.")
     return rows
