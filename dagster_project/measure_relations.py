@@ -33,12 +33,14 @@ class Quantity:
 
 @dataclass(frozen=True)
 class MeasureRelation:
-    """``sum(left) = right`` (same_number) or ``sum(left) <= right`` (part_of, at_most)."""
+    """``left = right`` (same_number: one quantity each) or ``sum(left) <= sum(right)`` (part_of,
+    at_most). A sum on the right is how a two-way table's fourth cell is written: offers declined
+    by children not in care = all offered + in care accepted - in care offered - all accepted >= 0."""
 
     relation_id: str
     kind: str
     left: tuple[Quantity, ...]
-    right: Quantity
+    right: tuple[Quantity, ...]
     law: bool
     description: str
 
@@ -60,12 +62,12 @@ def parse_relation(row: dict[str, str]) -> MeasureRelation:
     if kind not in (SAME_NUMBER, PART_OF, AT_MOST):
         raise ValueError(f"{RELATIONS_CSV.name}: {rid}: unknown kind {kind!r}")
     left = tuple(_quantity(q, rid) for q in row["left_quantities"].split("+"))
-    if kind == SAME_NUMBER and len(left) != 1:
-        raise ValueError(f"{RELATIONS_CSV.name}: {rid}: a same_number relation names one quantity on the left")
+    right = tuple(_quantity(q, rid) for q in row["right_quantity"].split("+"))
+    if kind == SAME_NUMBER and (len(left), len(right)) != (1, 1):
+        raise ValueError(f"{RELATIONS_CSV.name}: {rid}: a same_number relation names one quantity on each side")
     law = row["law"].strip().lower()
     if law not in ("true", "false"):
         raise ValueError(f"{RELATIONS_CSV.name}: {rid}: law must be true or false, not {row['law']!r}")
-    right = _quantity(row["right_quantity"], rid)
     return MeasureRelation(rid, kind, left, right, law == "true", row["description"].strip())
 
 

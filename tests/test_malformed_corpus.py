@@ -161,6 +161,7 @@ def test_run_rejects_each_file_with_exit_2(malformed_base: Base, tmp_path: Path,
     assert failed, result.stderr[-3000:]
     assert result.stderr.count("ingest: FAILED") == 1, result.stderr[-3000:]
     assert_message(failed.group(1), name)
+    assert "nothing was published by this run" in " ".join(result.stderr.split())  # before where it is
     assert published_hashes(home) == before and published_tree(home) == tree_before
     assert load_log(home) == log_before  # nothing of July loaded
     assert all(read == accounted for _, _, read, accounted in log_before)

@@ -104,6 +104,15 @@ def test_missing_required_column_rejects_the_file_with_its_name(tmp_path: Path) 
     assert (info.value.file, info.value.month) == ("ssd_missing.csv", JULY)
 
 
+def test_a_renamed_required_column_is_named_beside_the_missing_one(tmp_path: Path) -> None:
+    header = MISSING_HEADER.replace("miss_missing_episode_type", "episode_type")
+    path = write(tmp_path, "ssd_missing.csv", header + "\nM1,P1,2023-07-01,M,,,\n")
+    with pytest.raises(ExtractRejected) as info:
+        open_file(path)
+    assert info.value.reason == ("required column miss_missing_episode_type is missing (the header has "
+                                 "episode_type, which the contract does not list: renamed?)")
+
+
 # --- encoding and RFC 4180 ---------------------------------------------------------------------
 
 
@@ -189,7 +198,8 @@ def test_crlf_inside_a_quoted_field_is_kept(tmp_path: Path) -> None:
     ("content", "reason"),
     [
         (b"", "file is empty"),
-        (MISSING_HEADER.encode() + b"\nM1,P1,2023-07-01,M,,,\nM2,P\xe9,2023-07-01,M,,,\n", "not valid UTF-8"),
+        (MISSING_HEADER.encode() + b"\nM1,P1,2023-07-01,M,,,\nM2,P\xe9,2023-07-01,M,,,\n",
+         r"line 3 is not valid UTF-8 \(invalid continuation byte at byte 5 of the line, byte \d+ of the file\)"),
         (MISSING_HEADER.encode() + b"\nM1,P1,2023-07-01,M,,,,,extra\n", "cannot be read as a UTF-8 CSV"),
         (MISSING_HEADER.encode() + b'\nM1,"P1,2023-07-01,M,,,\n', "cannot be read as a UTF-8 CSV"),
     ],

@@ -443,6 +443,8 @@ def _summary(results, paths) -> None:
     console.print(table)
     if paths.published_db.exists():
         docs = paths.published_dir / "docs" / "index.html"
+        if not any(r.outcome is Outcome.PUBLISHED for r in results):  # the footer is no news of this run's
+            console.print("nothing was published by this run: the publication below is as it was", soft_wrap=True)
         console.print(f"published warehouse: {paths.published_db} (docs: {docs})", soft_wrap=True)
         console.print(f"published scorecards: {paths.published_dir}/<YYYY-MM>/scorecard.{{csv,xlsx,html}}",
                       soft_wrap=True)

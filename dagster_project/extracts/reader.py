@@ -216,7 +216,11 @@ def open_table_file(table: Table, path: Path, month: date) -> TableFile:
     if missing:
         noun = "column" if len(missing) == 1 else "columns"
         verb = "is" if len(missing) == 1 else "are"
-        raise ExtractRejected(month, path.name, f"required {noun} {', '.join(missing)} {verb} missing")
+        known = {c.name for c in table.columns}
+        unknown = [h for h in header if h not in known]
+        renamed = (f" (the header has {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}, which the "
+                   "contract does not list: renamed?)") if unknown else ""
+        raise ExtractRejected(month, path.name, f"required {noun} {', '.join(missing)} {verb} missing{renamed}")
     if table.name in NEVER_EMPTY and structure.error is None and structure.data_records == 0:
         raise ExtractRejected(month, path.name, f"has only its header (line 1) and no data rows: an extract always "
                               f"has rows of {table.name} (a failed export?)", 1)

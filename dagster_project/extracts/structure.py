@@ -223,8 +223,12 @@ class _Scanner:
             self.decoder.decode(block)
         except UnicodeDecodeError as bad:
             at = self.offset - len(block) - pending + bad.start  # absolute offset of the bad byte
-            line = self.lines_before + int(np.searchsorted(lf, max(at - base, 0))) + 1
-            problems.append((line, f"is not valid UTF-8 ({bad.reason} at byte {at}): export the file as utf-8"))
+            before = int(np.searchsorted(lf, max(at - base, 0)))
+            line = self.lines_before + before + 1
+            # where in its line, when the line starts in this block (a line feed of it comes before)
+            within = f"byte {at - (base + int(lf[before - 1]))} of the line, " if before else ""
+            problems.append((line, f"is not valid UTF-8 ({bad.reason} at {within}byte {at} of the file): export "
+                                   "the file as utf-8"))
         start = self.offset - len(block)
         nul = block.find(b"\0")
         if nul != -1:

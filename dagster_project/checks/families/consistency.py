@@ -19,7 +19,7 @@ from dagster_project.measure_relations import MeasureRelation, measure_relations
 
 def _text(rel: MeasureRelation) -> str:
     left = " + ".join(q.name for q in rel.left)
-    return f"{left} {rel.op} {rel.right.name}"
+    return f"{left} {rel.op} {' + '.join(q.name for q in rel.right)}"
 
 
 def consistency(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> list[Finding]:
@@ -30,7 +30,7 @@ def consistency(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> 
     for rel in measure_relations():
         if not rel.law:
             continue
-        quantities = [*rel.left, rel.right]
+        quantities = [*rel.left, *rel.right]
         ev = {"relation": rel.description, "rule": _text(rel)}
         absent = sorted({q.measure_id for q in quantities} - present)
         if absent:
@@ -42,7 +42,7 @@ def consistency(con: duckdb.DuckDBPyConnection, month: date, policy: Policy) -> 
             values = [figures.get((q.measure_id, m), {}).get(q.part) for q in quantities]
             if any(v is None for v in values):
                 continue
-            left, right = sum(values[:-1]), values[-1]
+            left, right = sum(values[:len(rel.left)]), sum(values[len(rel.left):])
             if not (left == right if rel.op == "=" else left <= right):
                 bad.append({"month": m, "left_figure": left, "right_figure": right})
         ev["violations"] = bad

@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from dagster_project.measure_relations import PART_OF, PARTS, SAME_NUMBER, measure_relations
+from dagster_project.measure_relations import AT_MOST, PART_OF, PARTS, SAME_NUMBER, measure_relations
 from dagster_project.publish.outputs.data import (
     COUNT,
     Figure,
@@ -78,7 +78,7 @@ COUNTS_OF: dict[str, str] = {
 def _aliases() -> dict[str, str]:
     """The same number printed under several names (measure.part -> canonical quantity), from the
     same_number rows of seeds/measure_relations.csv."""
-    same = {r.left[0].name: r.right.name for r in measure_relations() if r.kind == SAME_NUMBER}
+    same = {r.left[0].name: r.right[0].name for r in measure_relations() if r.kind == SAME_NUMBER}
     out = {}
     for name in same:
         target = same[name]
@@ -96,12 +96,14 @@ def canonical(measure_id: str, part: str) -> str:
     return ALIASES.get(name, name)
 
 
-# total = parts + an implied (unpublished) rest, for the same month: the part_of rows of
-# seeds/measure_relations.csv. Every percentage's denominator = numerator + rest is added automatically.
-RELATIONS: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
-    (canonical(r.right.measure_id, r.right.part), tuple(canonical(q.measure_id, q.part) for q in r.left))
+# totals = parts + an implied (unpublished) rest, for the same month: the part_of and at_most rows
+# of seeds/measure_relations.csv (a sum of totals writes a two-way table's fourth cell; at_most's
+# rest counts the events beyond one a child, e.g. missing episodes beyond each child's first).
+# Every percentage's denominator = numerator + rest is added automatically.
+RELATIONS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = tuple(
+    (tuple(canonical(q.measure_id, q.part) for q in r.right), tuple(canonical(q.measure_id, q.part) for q in r.left))
     for r in measure_relations()
-    if r.kind == PART_OF
+    if r.kind in (PART_OF, AT_MOST)
 )
 
 
@@ -126,7 +128,7 @@ def suppressed_quantities(data: Publication, threshold: int = THRESHOLD) -> set[
         if units.get(mid) != COUNT:
             values[(canonical(mid, "denominator"), month)] = fig.denominator
     relations = list(RELATIONS) + [
-        (canonical(m.measure_id, "denominator"), (canonical(m.measure_id, "numerator"),))
+        ((canonical(m.measure_id, "denominator"),), (canonical(m.measure_id, "numerator"),))
         for m in data.measures if m.unit != COUNT
     ]
     percentages = [(canonical(m.measure_id, "numerator"), canonical(m.measure_id, "denominator"))
@@ -142,13 +144,13 @@ def suppressed_quantities(data: Publication, threshold: int = THRESHOLD) -> set[
                 if (den, month) in out and (num, month) in values and (num, month) not in out:
                     out.add((num, month))
                     changed = True
-            for total, parts in relations:
-                cells = [(total, month), *((p, month) for p in parts)]
+            for totals, parts in relations:
+                cells = [*((t, month) for t in totals), *((p, month) for p in parts)]
                 if any(c not in values or values[c] is None for c in cells):
                     continue
                 if any(c in out for c in cells):
                     continue  # already not computable
-                rest = values[(total, month)] - sum(values[(p, month)] for p in parts)
+                rest = sum(values[(t, month)] for t in totals) - sum(values[(p, month)] for p in parts)
                 if _small(rest, threshold):
                     smallest = min(((p, month) for p in parts), key=lambda c: values[c] or 0)
                     out.add(smallest)
