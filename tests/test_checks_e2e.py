@@ -87,12 +87,12 @@ CASES = [
      [r"freshness\.ssd_contacts", r"ssd_contacts: newest cont_contact_date [\d-]+, \d+ days before the extract date"]),
     ("unparseable_dates", 3,
      [r"quarantine_rate\.ssd_contacts", r"[\d,]+ of [\d,]+ rows quarantined or dropped \([\d.]+%",
-      r"format [\d,]+"]),
+      r"format \([\d,]+ rows\)"]),
     ("overlapping_placements", 3,
-     [r"quarantine_rate\.ssd_cla_placement", r"[\d,]+ of [\d,]+ rows quarantined", r"501/574 [\d,]+"]),
+     [r"quarantine_rate\.ssd_cla_placement", r"[\d,]+ of [\d,]+ rows quarantined", r"501/574 \([\d,]+ rows\)"]),
     ("missing_end_before_start", 3,
      [r"quarantine_rate\.ssd_missing", r"[\d,]+ of [\d,]+ rows quarantined",
-      r"356/8608/8630/8925/567 [\d,]+"]),
+      r"356/8608/8630/8925/567 \([\d,]+ rows\)"]),
     ("missing_column", 2, [r"cont_contact_source_code"]),
     ("manifest_row_count", 2, [r"manifest", r"ssd_contacts\.csv"]),
 ]  # fmt: skip
@@ -125,7 +125,8 @@ def test_a_held_month_publishes_once_signed_off(base, tmp_path):
         out,
     )
     assert figures, out
-    assert "csc-warehouse signoff --month 2023-03 --check history.rhi_accepted_pct" in out
+    assert re.search(r"if the figures are right: csc-warehouse signoff --home \S+ --month 2023-03 "
+                     r"--check history\.rhi_accepted_pct", out), out
     assert hashes(home / "published") == before
 
     held = re.findall(r"BLOCKED by (\S+) \[hold, failed\]", out)

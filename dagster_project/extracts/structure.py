@@ -112,6 +112,7 @@ class _Scanner:
         self.decoder = codecs.getincrementaldecoder("utf-8")()
         self.offset = 0  # absolute offset of the next block
         self.lines_before = 0  # LF bytes before the next block
+        self.line_start = 0  # absolute offset where the line going on into the next block began
         self.in_quotes = 0  # 1 when the next block starts inside a quoted field
         self.prev_byte = _NONE
         self.tail = b""  # last two bytes, to find a BOM split across blocks
@@ -149,7 +150,7 @@ class _Scanner:
             if block.startswith(BOM):  # the BOM is not part of the header
                 self.has_bom = True
                 arr, base = arr[3:], 3
-                self.rec_start = 3
+                self.rec_start = self.line_start = 3
         lf = np.flatnonzero(arr == _LF)
         problems = self._encoding(block, base, arr, lf)
         quotes = np.flatnonzero(arr == _QUOTE)
@@ -212,6 +213,8 @@ class _Scanner:
         self.error = _line_error(problems)
         self.in_quotes = (self.in_quotes + len(quotes)) & 1
         self.lines_before += len(lf)
+        if len(lf):
+            self.line_start = base + int(lf[-1]) + 1
         if len(arr):
             self.prev_byte = int(arr[-1])
 
@@ -225,10 +228,9 @@ class _Scanner:
             at = self.offset - len(block) - pending + bad.start  # absolute offset of the bad byte
             before = int(np.searchsorted(lf, max(at - base, 0)))
             line = self.lines_before + before + 1
-            # where in its line, when the line starts in this block (a line feed of it comes before)
-            within = f"byte {at - (base + int(lf[before - 1]))} of the line, " if before else ""
-            problems.append((line, f"is not valid UTF-8 ({bad.reason} at {within}byte {at} of the file): export "
-                                   "the file as utf-8"))
+            line_start = base + int(lf[before - 1]) + 1 if before else self.line_start  # its line began here
+            problems.append((line, f"is not valid UTF-8 ({bad.reason} at byte {at - line_start + 1} of the line, "
+                                   f"byte {at} of the file): export the file as utf-8"))
         start = self.offset - len(block)
         nul = block.find(b"\0")
         if nul != -1:
