@@ -393,10 +393,15 @@ def code_lists() -> dict[str, tuple[str, ...]]:
     return {name: tuple(codes) for name, codes in code_descriptions().items()}
 
 
+def add_months(d: date, n: int) -> date:
+    """The first day of the month ``n`` months after (before, when negative) the month of ``d``."""
+    k = d.year * 12 + d.month - 1 + n
+    return date(k // 12, k % 12 + 1, 1)
+
+
 def month_end(month: date) -> date:
     """Last day of the month that ``month`` falls in."""
-    nxt = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return date.fromordinal(nxt.toordinal() - 1)
+    return date.fromordinal(add_months(month, 1).toordinal() - 1)
 
 
 def parse_month(text: str) -> date:

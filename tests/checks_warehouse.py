@@ -14,9 +14,8 @@ from typing import Any
 
 import duckdb
 
-from dagster_project.checks.families.common import add_months
 from dagster_project.checks.results import insert_rows
-from dagster_project.contract import SEEDS_DIR, TABLES, month_end
+from dagster_project.contract import SEEDS_DIR, TABLES, add_months, month_end
 from dagster_project.ingest.raw_schema import create_raw_schema
 
 SCORECARD_DDL = """CREATE OR REPLACE TABLE main.fct_scorecard (

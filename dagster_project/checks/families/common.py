@@ -23,11 +23,6 @@ def raw_asset(table: str) -> str:
     return f"raw/{table}"
 
 
-def add_months(d: date, n: int) -> date:
-    k = d.year * 12 + d.month - 1 + n
-    return date(k // 12, k % 12 + 1, 1)
-
-
 def months_between(earlier: date, later: date) -> int:
     return (later.year - earlier.year) * 12 + later.month - earlier.month
 

@@ -16,7 +16,6 @@ import duckdb
 from dagster_project.checks.families.common import (
     DIM_MEASURE,
     SCORECARD,
-    add_months,
     figure_finding,
     fmt_figure,
     measures,
@@ -25,6 +24,7 @@ from dagster_project.checks.families.common import (
 )
 from dagster_project.checks.policy import Policy
 from dagster_project.checks.results import Finding
+from dagster_project.contract import add_months
 from dagster_project.warehouse_sql import fetch_dicts
 
 

@@ -23,10 +23,10 @@ from typing import Any
 import duckdb
 
 from dagster_project.checks.baseline import judge_value
-from dagster_project.checks.families.common import NO_BASELINE, add_months, not_in_extract, raw_finding, ym
+from dagster_project.checks.families.common import NO_BASELINE, not_in_extract, raw_finding, ym
 from dagster_project.checks.policy import Policy
 from dagster_project.checks.results import Finding
-from dagster_project.contract import TABLES_BY_NAME
+from dagster_project.contract import TABLES_BY_NAME, add_months
 
 
 def tvd(a: dict[str, float], b: dict[str, float]) -> float:

@@ -17,7 +17,6 @@ import duckdb
 
 from dagster_project.checks.families.common import (
     SCORECARD,
-    add_months,
     figure_finding,
     fmt_count,
     latest_loads,
@@ -28,7 +27,7 @@ from dagster_project.checks.families.common import (
 from dagster_project.checks.families.quarantine import bad_rows
 from dagster_project.checks.policy import Policy
 from dagster_project.checks.results import Finding
-from dagster_project.contract import TABLES
+from dagster_project.contract import TABLES, add_months
 from dagster_project.warehouse_sql import fetch_dicts, relation_exists
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.checks.report import ReportData, collect
+from dagster_project.contract import add_months
 from dagster_project.publish.audit import figure_notes
 from dagster_project.published_figures import against_published
 from dagster_project.warehouse_sql import fetch_dicts, relation_exists
@@ -150,6 +151,16 @@ class Publication:
 
     def __post_init__(self) -> None:
         self._by_id.update((m.measure_id, m) for m in self.measures)
+
+    @property
+    def month_before(self) -> date:
+        """The month the latest month's direction of travel is measured against."""
+        return add_months(self.month, -1)
+
+    @property
+    def year_before(self) -> date:
+        """The same month a year before: the other direction of travel's comparison."""
+        return add_months(self.month, -12)
 
     def figure(self, measure_id: str, month: date) -> Figure:
         return self.figures[(measure_id, month)]

@@ -15,7 +15,6 @@ in the SVG. The page holds no run id or clock time, so the same data gives the s
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -90,9 +89,9 @@ def _measure_view(pub: Publication, m: Measure) -> dict[str, Any]:
         "vs_previous_text": direction_text(st.direction_vs_previous_month),
         "vs_year": st.direction_vs_same_month_last_year or "",
         "vs_year_text": direction_text(st.direction_vs_same_month_last_year),
-        "vs_previous_line": direction_against(st.direction_vs_previous_month, month_label(_month_before(pub)),
+        "vs_previous_line": direction_against(st.direction_vs_previous_month, month_label(pub.month_before),
                                               st.previous_month_value, m.unit),
-        "vs_year_line": direction_against(st.direction_vs_same_month_last_year, month_label(_year_before(pub)),
+        "vs_year_line": direction_against(st.direction_vs_same_month_last_year, month_label(pub.year_before),
                                           st.same_month_last_year_value, m.unit),
         "spark": sparkline(series, st.target), "chart": trend_chart(series, m, st.target),
         "flag_summary": flag_summary(series),
@@ -113,15 +112,6 @@ ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim
                          keep_trailing_newline=True)
 
 
-def _month_before(pub: Publication) -> date:
-    last = pub.months[-1]
-    return date(last.year - (last.month == 1), (last.month - 2) % 12 + 1, 1)
-
-
-def _year_before(pub: Publication) -> date:
-    return pub.months[-1].replace(year=pub.months[-1].year - 1)
-
-
 def render_html(pub: Publication) -> str:
     sections = [(section, [_measure_view(pub, m) for m in measures]) for section, measures in pub.sections]
     months = pub.months
@@ -130,7 +120,7 @@ def render_html(pub: Publication) -> str:
         d=pub, q=pub.quality, title=title, sections=sections,
         section_ids={s: "s-" + "-".join(s.lower().split()) for s, _ in sections},
         first_month=month_label(months[0]), last_month=month_label(months[-1]),
-        previous_month=month_label(_month_before(pub)), year_before=month_label(_year_before(pub)),
+        previous_month=month_label(pub.month_before), year_before=month_label(pub.year_before),
         direction_basis=DIRECTION_BASIS,
         comparators=target_comparators(pub),
         names={m.measure_id: m.name for m in pub.measures},

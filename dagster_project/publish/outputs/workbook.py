@@ -136,14 +136,14 @@ def _key(ws: Worksheet, row: int, pub: Publication, against: str) -> int:
 def _committee_sheet(wb: Workbook, pub: Publication) -> Worksheet:
     ws = wb.create_sheet(SHEETS[0])
     months = pub.months
-    last, year_before = months[-1], months[-1].replace(year=months[-1].year - 1)
+    last = months[-1]
     public = " (public version: counts of 1 to 5 children shown as c)" if pub.public else ""
     title(ws, f"Children's social care scorecard: {pub.month:%B %Y} - summary for the committee{public}",
           f"The latest month ({month_label(last)}) of every measure, from the extract of {pub.month:%B %Y}. "
           "The detail follows on the next sheets; publication.json beside this workbook says when it was published.")
     headers = [MEASURE_HEADER, "Good is", month_label(last), TARGET_HEADER, RAG_HEADER,
-               f"vs {month_label(months[-2])}" if len(months) > 1 else "vs the month before",
-               f"vs {month_label(year_before)}", f"Trend {month_label(months[0])} to {month_label(last)}", "Flags"]
+               f"vs {month_label(pub.month_before)}", f"vs {month_label(pub.year_before)}",
+               f"Trend {month_label(months[0])} to {month_label(last)}", "Flags"]
     header(ws, TABLE_HEADER_ROW, headers)
     row = TABLE_HEADER_ROW + 1
     for section, measures in pub.sections:
@@ -169,7 +169,7 @@ def _committee_sheet(wb: Workbook, pub: Publication) -> Worksheet:
                 if col != 3 or not series[-1].flags:
                     ws.cell(row=row, column=col).border = BOX
             row += 1
-    end = _key(ws, row + 1, pub, f"{month_label(months[-2])} and {month_label(year_before)}") - 1
+    end = _key(ws, row + 1, pub, f"{month_label(pub.month_before)} and {month_label(pub.year_before)}") - 1
     for col, width in enumerate((78, 9, 11, 11, 11, 11, 11, 16, 30), 1):
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.row_dimensions[TABLE_HEADER_ROW].height = 30
@@ -185,9 +185,9 @@ def _scorecard_sheet(wb: Workbook, pub: Publication, name: str, n_months: int) -
     public = " (public version: counts of 1 to 5 children shown as c)" if pub.public else ""
     title(ws, f"Children's social care improvement scorecard: {pub.month:%B %Y}{public}",
           f"From the extract of {pub.month:%B %Y}. Last {n_months} months. Target and RAG of {months[-1]:%b %y}; "
-          f"direction of travel against {months[-2]:%b %y} and the same month last year, read against what good "
-          "looks like. Marks: [w] warning, [s] signed off, [r] restated (the cell's comment and the Quality summary "
-          "sheet say why).")
+          f"direction of travel against {month_label(pub.month_before)} and the same month last year, read against "
+          "what good looks like. Marks: [w] warning, [s] signed off, [r] restated (the cell's comment and the "
+          "Quality summary sheet say why).")
     headers = [MEASURE_HEADER, POLARITY_HEADER, *(month_label(m) for m in months), TARGET_HEADER, RAG_HEADER,
                DIRECTION_HEADER, YEAR_HEADER, FLAGS_HEADER]
     header(ws, TABLE_HEADER_ROW, headers)
@@ -216,7 +216,7 @@ def _scorecard_sheet(wb: Workbook, pub: Publication, name: str, n_months: int) -
             for col in (1, 2, *range(after, last_col + 1)):
                 ws.cell(row=row, column=col).border = BOX
             row += 1
-    _key(ws, row + 1, pub, f"{months[-2]:%b %y} and the same month last year")
+    _key(ws, row + 1, pub, f"{month_label(pub.month_before)} and the same month last year")
     ws.column_dimensions["A"].width = 58
     ws.column_dimensions["B"].width = 11
     for col in range(3, after + 4):
