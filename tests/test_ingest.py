@@ -32,6 +32,7 @@ from dagster_project.extracts.manifest import (
     VERIFIED_ROWS_AND_CHECKSUM,
     file_sha256,
 )
+from dagster_project.ingest import validity
 from dagster_project.ingest.load import ExtractRejected, LoadResult, load_extract
 from dagster_project.ingest.raw_schema import LOG_TABLES_DDL
 
@@ -619,6 +620,37 @@ def test_duplicated_key_with_an_exact_copy_among_them(con: duckdb.DuckDBPyConnec
     }
     rec = result.tables["ssd_contacts"]
     assert (rec.rows_read, rec.rows_loaded, rec.rows_quarantined, rec.duplicates_dropped) == (3, 0, 2, 1)
+
+
+@pytest.mark.parametrize("spell", [str, lambda name: f" {name.upper()} "], ids=["as-written", "upper-case-spaced"])
+@pytest.mark.parametrize("table", ["ssd_cin_assessments", "ssd_contacts", "ssd_person"])
+def test_a_repeated_header_row_is_one_failure_of_its_own(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, table: str, spell: Callable[[str], str]
+) -> None:
+    """Two exports joined together repeat the header mid-file: that line is quarantined once, as
+    a repeated header, not as a failure of every rule its texts break (dates, flags, references);
+    repeated twice, both lines are reported so, not one as the other's duplicate."""
+    month = Month()
+    header = {column: spell(column) for column in month.columns[table]}
+    month.rows[table][1:1] = [header]  # line 3, after the first record
+    month.rows[table].append(dict(header))
+    worklist = tmp_path / "worklist.csv"
+    result = load_extract(con, month.write(tmp_path), JULY, run_id="test-run", today=TODAY, worklist=worklist)
+    rows_sent = len(BASELINE[table]) + 2
+    q = rows(con, "SELECT table_name, row_number, rule, column_name, message FROM raw.quarantine "
+                  "ORDER BY table_name, row_number")
+    key = next(iter(month.columns[table]))
+    assert [tuple(r.values()) for r in q] == [
+        (table, 2, "format", key, validity.REPEATED_HEADER_MESSAGE),
+        (table, rows_sent, "format", key, validity.REPEATED_HEADER_MESSAGE),
+    ]
+    rec = result.tables[table]
+    assert (rec.rows_read, rec.rows_loaded, rec.rows_quarantined, rec.duplicates_dropped) == (
+        rows_sent, rows_sent - 2, 2, 0)
+    assert [(w["line_number"], w["rule"], w["message"]) for w in read_worklist(worklist)] == [
+        ("3", "format", validity.REPEATED_HEADER_MESSAGE),
+        (str(rows_sent + 1), "format", validity.REPEATED_HEADER_MESSAGE),
+    ]
 
 
 # --- reconciliation ----------------------------------------------------------------------------

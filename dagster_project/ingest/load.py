@@ -68,6 +68,8 @@ from dagster_project.ingest.validity import (
     failures_sql,
     mark_duplicates_sql,
     mark_failed_sql,
+    mark_repeated_headers_sql,
+    repeated_headers_sql,
     staging_insert_sql,
 )
 from dagster_project.ingest.worklist import stage_worklist
@@ -310,14 +312,15 @@ def _check_checksums(extract_dir: Path, month: date, manifest: Manifest, files: 
 
 
 def staging_ddl(table: Table) -> str:
-    """The temporary staging table of ``table``: the reader's staging shape plus ``_dropped``
-    (an exact duplicate) and ``_failed`` (fails a validity rule)."""
+    """The temporary staging table of ``table``: the reader's staging shape plus ``_header``
+    (repeats the header), ``_dropped`` (an exact duplicate) and ``_failed`` (fails a validity rule)."""
     cols = [f"{c.name} {sql_type(c.kind)}" for c in table.columns]
     cols += [f"{bad_column(c.name)} VARCHAR" for c in table.columns if is_parsed(c)]
     cols += [
         f"{ROW_NUMBER} BIGINT",
         f"{LINE_NUMBER} BIGINT",
         f"{EXTRA_COLUMNS} VARCHAR",
+        "_header BOOLEAN NOT NULL DEFAULT false",
         "_dropped BOOLEAN NOT NULL DEFAULT false",
         "_failed BOOLEAN NOT NULL DEFAULT false",
     ]
@@ -345,7 +348,8 @@ def _stage(con: duckdb.DuckDBPyConnection, tf: TableFile, manifest: Manifest) ->
 
 
 def _run_rules(con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
-    """Mark exact duplicates, then collect every rule failure in the failures table."""
+    """Mark repeated headers and exact duplicates, then collect every rule failure in the failures
+    table."""
     cols = ", ".join(FAILURE_COLUMNS)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {_FAILURES} (table_name VARCHAR, row_number BIGINT, line_number BIGINT, "
@@ -354,6 +358,8 @@ def _run_rules(con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
     )
     ctx = RuleContext(extract_date=plan.manifest.extract_date, present=frozenset(plan.files))
     for tf in plan.files.values():
+        con.execute(mark_repeated_headers_sql(tf.table))
+        con.execute(f"INSERT INTO {_FAILURES} SELECT {cols}, false FROM ({repeated_headers_sql(tf.table)})")
         con.execute(mark_duplicates_sql(tf.table))
         con.execute(f"INSERT INTO {_FAILURES} SELECT {cols}, true FROM ({duplicates_sql(tf.table)})")
     for tf in plan.files.values():

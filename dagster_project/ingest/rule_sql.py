@@ -63,7 +63,8 @@ def staging(table_name: str) -> str:
 
 
 def kept(table_name: str) -> str:
-    return f"(SELECT * FROM {staging(table_name)} WHERE NOT _dropped)"
+    """The rows the rules look at: not a dropped duplicate, not a repeat of the header."""
+    return f"(SELECT * FROM {staging(table_name)} WHERE NOT _dropped AND NOT _header)"
 
 
 def sql_date(value: date) -> str:
