@@ -490,7 +490,7 @@ def test_quality_report_of_failing_rows_names_lines_not_values(tmp_path: Path) -
         assert raw not in text and not any(raw in json.dumps(r) for r in rows), raw
     failures = {r["id"]: r for r in rows if r["section"] == "row_failures"}
     fk = failures["ssd_contacts:FK"]
-    assert fk["summary"] == "1 rows (1 failures): cont_person_id is not found in ssd_person.pers_person_id"
+    assert fk["summary"] == "1 row (1 failure): cont_person_id is not found in ssd_person.pers_person_id"
     assert json.loads(fk["evidence"]) == {"example_lines": [3], "example_rows": [2], "example_values": [None]}
     # a code and an unreadable event date identify nobody: shown, by line
     assert "line 3 = XX" in text and "line 4 = 31/02/2023" in text

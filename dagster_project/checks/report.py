@@ -43,6 +43,7 @@ from dagster_project.checks.signoff import signoffs_for_month
 from dagster_project.safe_text import safe_text
 from dagster_project.settings import HomePaths
 from dagster_project.warehouse_sql import fetch_dicts, relation_exists
+from dagster_project.wording import counted
 
 HTML_NAME = "quality_report.html"
 CSV_NAME = "quality_report.csv"
@@ -228,7 +229,8 @@ def _csv_rows(d: ReportData) -> list[dict[str, Any]]:
                 "id": f"{f['table_name']}:{f['rule']}",
                 "subject": f["column_name"] or "",
                 "count": f["rows_failing"],
-                "summary": f"{f['rows_failing']:,} rows ({f['failures']:,} failures): {f['message'] or ''}",
+                "summary": f"{counted(f['rows_failing'], 'row')} ({counted(f['failures'], 'failure')}): "
+                           f"{f['message'] or ''}",
                 "evidence": json.dumps(
                     {
                         "example_lines": [e["line"] for e in f["examples"]],

@@ -31,6 +31,7 @@ from dagster_project.settings import (
     public_variant_by_default,
     restrict_umask,
 )
+from dagster_project.wording import counted
 
 app = typer.Typer(
     help="csc-warehouse: children's social care data warehouse (SSD extracts -> checked monthly scorecard).",
@@ -411,7 +412,7 @@ def _flags_text(counts: dict[str, int], failed_checks: list[str]) -> str:
     if counts.get("signed_off"):
         parts.append(f"{counts['signed_off']} signed off")
     if counts.get("warn"):
-        parts.append(f"{counts['warn']} warning{'s' if counts['warn'] != 1 else ''}")
+        parts.append(counted(counts["warn"], "warning"))
     if not parts:
         return "none" if counts else "-"
     return ", ".join(parts)

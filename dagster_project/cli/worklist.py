@@ -21,6 +21,7 @@ from rich.text import Text
 
 from dagster_project.ingest.worklist import worklist_months
 from dagster_project.settings import HomePaths
+from dagster_project.wording import counted
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 HEADINGS = {
@@ -83,7 +84,8 @@ def print_table(path: Path, month: date, limit: int, console: Console) -> int:
     for key, records in groups.items():
         file_name, rule, column = key
         shown = f" ({len(records):,} shown)" if len(records) < counts[key] else ""
-        title = f"{file_name}: rule {rule}" + (f" on {column}" if column else "") + f", {counts[key]:,} rows{shown}"
+        title = (f"{file_name}: rule {rule}" + (f" on {column}" if column else "")
+                 + f", {counted(counts[key], 'row')}{shown}")
         table = Table(title=_plain(title), title_justify="left", show_lines=False)
         for column_name in SHOWN:  # lines and ids whole, on one line; the value as sent and the message fold
             table.add_column(HEADINGS[column_name], overflow="fold", no_wrap=column_name not in ("value", "message"),
@@ -93,6 +95,6 @@ def print_table(path: Path, month: date, limit: int, console: Console) -> int:
         console.print(table)
     cut = any(len(records) < counts[key] for key, records in groups.items())
     more = f"; the first {limit} of each rule shown, all with --csv or --limit 0" if cut else ""
-    console.print(f"{rows:,} failures (one row per quarantined row and rule) in {len(groups)} groups of file, rule "
-                  f"and column{more}.")
+    console.print(f"{counted(rows, 'failure')} (one row per quarantined row and rule) in "
+                  f"{counted(len(groups), 'group')} of file, rule and column{more}.")
     return rows

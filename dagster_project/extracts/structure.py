@@ -47,6 +47,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from dagster_project.wording import counted
+
 CHUNK = 8 << 20
 BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -91,10 +93,6 @@ class FileStructure:
         starts = pl.lit(pl.Series(self.change_records, dtype=pl.Int64))
         offsets = pl.lit(pl.Series(self.change_offsets, dtype=pl.Int64))
         return record + offsets.gather(starts.search_sorted(record, side="right") - 1)
-
-
-def _fields(n: int) -> str:
-    return f"{n} field{'' if n == 1 else 's'}"
 
 
 def _line_error(problems: list[tuple[int, str]]) -> StructureError | None:
@@ -285,7 +283,8 @@ class _Scanner:
         short = np.flatnonzero(data & (lengths > 0) & (fields != self.header_fields))
         if len(short):
             j = short[0]
-            problems.append((int(start_lines[j]), f"has {_fields(fields[j])} but the header has {self.header_fields}"))
+            problems.append((int(start_lines[j]),
+                             f"has {counted(fields[j], 'field')} but the header has {self.header_fields}"))
         self._map_lines(numbers[data], start_lines[data])
         self.data_records += int(np.count_nonzero(data & (lengths > 0)))
         self.records += len(ends)
@@ -339,11 +338,12 @@ class _Scanner:
             else:
                 if fields < self.header_fields:
                     return StructureError(self.rec_start_line,
-                                          f"(the last) has {_fields(fields)} but the header has {self.header_fields}, "
+                                          f"(the last) has {counted(fields, 'field')} but the header has "
+                                          f"{self.header_fields}, "
                                           "and no line break after it: the file is truncated")
                 if fields > self.header_fields:
                     return StructureError(self.rec_start_line,
-                                          f"has {_fields(fields)} but the header has {self.header_fields}")
+                                          f"has {counted(fields, 'field')} but the header has {self.header_fields}")
                 self._map_lines(np.array([self.records]), np.array([self.rec_start_line]))
                 self.data_records += 1
             self.records += 1
