@@ -159,10 +159,15 @@ def mark_repeated_headers_sql(table: Table) -> str:
 
 def repeated_headers_sql(table: Table) -> str:
     """One quarantine row per row that repeats the header (``mark_repeated_headers_sql``)."""
+    return _marked_rows_sql(table, FORMAT, REPEATED_HEADER_MESSAGE, "_header")
+
+
+def _marked_rows_sql(table: Table, rule: str, message: str, mark: str) -> str:
+    """One failure of ``rule`` on the key, with the fixed ``message``, per staged row marked ``mark``."""
     return failure(
-        table, FORMAT, table.key,
-        value=f"r.{table.key}", reason=REPEATED_HEADER_MESSAGE, message=sql_literal(REPEATED_HEADER_MESSAGE),
-        where="r._header", source=f"{staging(table.name)} AS r",
+        table, rule, table.key,
+        value=f"r.{table.key}", reason=message, message=sql_literal(message),
+        where=f"r.{mark}", source=f"{staging(table.name)} AS r",
     )  # fmt: skip
 
 
@@ -189,11 +194,7 @@ def mark_duplicates_sql(table: Table) -> str:
 
 def duplicates_sql(table: Table) -> str:
     """One quarantine row per dropped exact duplicate."""
-    return failure(
-        table, KEY, table.key,
-        value=f"r.{table.key}", reason=DUPLICATE_MESSAGE, message=sql_literal(DUPLICATE_MESSAGE),
-        where="r._dropped", source=f"{staging(table.name)} AS r",
-    )  # fmt: skip
+    return _marked_rows_sql(table, KEY, DUPLICATE_MESSAGE, "_dropped")
 
 
 def mark_failed_sql(table: Table, failures: str) -> str:
