@@ -220,3 +220,37 @@ def test_a_step_stopped_by_its_blocking_checks_says_held_not_error():
 
     data = StepFailureData(error=_error_info(checks_failed), user_failure_data=None)
     assert failure_line("2023-12", "raw_quality", data) == "[2023-12] raw_quality: HELD by the blocking checks above"
+
+
+def test_the_summary_of_a_published_month_with_quarantined_rows_says_so_and_how_to_list_them(
+        tmp_path, capsys, monkeypatch):
+    """A month can publish with rows quarantined (under the policy's rate): the figures leave them
+    out, so the run's summary says how many, with the command that lists them, not only the ingest's
+    progress line."""
+    import duckdb
+    from rich.console import Console
+
+    from dagster_project import cli
+    from dagster_project.cli.runner import MonthResult, Outcome
+    from dagster_project.ingest.raw_schema import create_raw_schema
+    from dagster_project.settings import HomePaths
+
+    paths = HomePaths(tmp_path)
+    paths.work_db.parent.mkdir(parents=True)
+    con = duckdb.connect(str(paths.work_db))
+    create_raw_schema(con)
+    con.executemany(
+        "insert into raw.load_log (extract_month, table_name, rows_read, rows_loaded, rows_quarantined, "
+        "duplicates_dropped, run_id) values (?, ?, ?, ?, ?, ?, ?)",
+        [("2023-06-01", "ssd_contacts", 100, 96, 3, 1, "run-a"), ("2023-06-01", "ssd_person", 50, 48, 2, 0, "run-a"),
+         ("2023-07-01", "ssd_contacts", 100, 100, 0, 0, "run-b"), ("2023-05-01", "ssd_contacts", 9, 0, 9, 0, "old")])
+    con.close()
+
+    monkeypatch.setattr(cli, "console", Console(stderr=True, width=300))  # one line per row of the table
+    cli._summary([MonthResult("2023-06", Outcome.PUBLISHED, "run-a"),
+                  MonthResult("2023-07", Outcome.PUBLISHED, "run-b")], paths)
+
+    out = capsys.readouterr().err
+    assert ("5 rows quarantined, left out of every figure: "
+            f"csc-warehouse worklist --home {tmp_path} --month 2023-06") in out
+    assert out.count("quarantined") == 1  # July quarantined nothing; May was another run

@@ -47,6 +47,7 @@ from dagster_project.checks.results import (
 )
 from dagster_project.checks.signoff import signoffs_for_month
 from dagster_project.contract import TABLES, parse_month
+from dagster_project.ingest.worklist import worklist_command
 from dagster_project.models.dbt import csc_dbt_models
 from dagster_project.published_figures import settle_publications
 from dagster_project.resources import WarehouseResource
@@ -239,7 +240,7 @@ def next_step(key: str, e: Evaluation, home: str) -> str:
             "--extracts DIR --force)"
     signoff = (f"csc-warehouse signoff --home {home} --month {key} --check {e.check_id} --by NAME --reason TEXT")
     if e.finding.family == "quarantine_rate":
-        return (f". Next: the failing rows are listed by csc-warehouse worklist --home {home} --month {key}: fix them "
+        return (f". Next: the failing rows are listed by {worklist_command(home, key)}: fix them "
                 f"at source, then {again}; to publish without them (they stay out of every figure): {signoff}")
     if e.severity is Severity.HOLD:
         return f". Next: if the data is wrong, fix it at source, then {again}; if the figures are right: {signoff}"

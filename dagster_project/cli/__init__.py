@@ -421,9 +421,10 @@ def _flags_text(counts: dict[str, int], failed_checks: list[str]) -> str:
 def _summary(results, paths) -> None:
     """The end-of-run table: month, published or blocked, what the quality checks said (blocking,
     signed off, warnings: not the figures' [r] marks, which the scorecard shows), where the files are."""
-    from dagster_project.cli.runner import Outcome, flag_counts, published_files
+    from dagster_project.cli.runner import Outcome, flag_counts, published_files, quarantined_rows
+    from dagster_project.ingest.worklist import worklist_command
 
-    flags = flag_counts(paths, results)
+    flags, quarantined = flag_counts(paths, results), quarantined_rows(paths, results)
     table = Table(title="csc-warehouse run", show_lines=True)
     for col in ("month", "outcome", "checks", "files / details"):
         table.add_column(col, overflow="fold")
@@ -432,6 +433,9 @@ def _summary(results, paths) -> None:
         if r.outcome is Outcome.PUBLISHED:
             month_dir = paths.published_month_dir(_as_date(r.month))
             details = f"{month_dir}/\n" + ", ".join(published_files(month_dir))
+            if quarantined.get(r.run_id):  # the figures leave them out: the data team fixes them at source
+                details += (f"\n{counted(quarantined[r.run_id], 'row')} quarantined, left out of every figure: "
+                            f"{worklist_command(paths.home, r.month)}")
         else:
             report = paths.work_month_dir(_as_date(r.month)) / "quality_report.html"
             details = "; ".join(r.messages[:2] + r.failed_checks[:5])

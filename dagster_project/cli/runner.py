@@ -255,27 +255,40 @@ def exit_code(results: list[MonthResult]) -> int:
 
 def flag_counts(paths: HomePaths, results: list[MonthResult]) -> dict[str, dict[str, int]]:
     """Check statuses of each run (quality.check_results): failed, signed_off, warn, passed."""
-    import duckdb
-
-    run_ids = [r.run_id for r in results if r.run_id]
-    if not run_ids or not paths.work_db.exists():
-        return {}
-    con = duckdb.connect(str(paths.work_db), read_only=True)  # the runs have finished: nothing holds it
-    try:
-        if not con.execute("select count(*) from duckdb_tables() where schema_name = 'quality' "
-                           "and table_name = 'check_results'").fetchone()[0]:
-            return {}
-        rows = con.execute(
-            """select run_id, status, count(*) from (
-                   select * from quality.check_results where list_contains(?, run_id)
-                   qualify row_number() over (partition by run_id, check_id order by checked_at desc) = 1)
-               group by all""", [run_ids]).fetchall()
-    finally:
-        con.close()
+    rows = _runs_query(paths, results, "quality", "check_results", """
+        select run_id, status, count(*) from (
+            select * from quality.check_results where list_contains(?, run_id)
+            qualify row_number() over (partition by run_id, check_id order by checked_at desc) = 1)
+        group by all""")
     out: dict[str, dict[str, int]] = {}
     for run_id, status, n in rows:
         out.setdefault(run_id, {})[status] = n
     return out
+
+
+def quarantined_rows(paths: HomePaths, results: list[MonthResult]) -> dict[str, int]:
+    """Rows each run's load quarantined (raw.load_log; exact duplicates dropped are not counted)."""
+    rows = _runs_query(paths, results, "raw", "load_log", """
+        select run_id, sum(rows_quarantined) from raw.load_log where list_contains(?, run_id) group by all""")
+    return {run_id: int(n) for run_id, n in rows if n}
+
+
+def _runs_query(paths: HomePaths, results: list[MonthResult], schema: str, table: str, sql: str) -> list[tuple]:
+    """``sql`` (its one parameter: the runs' ids) on the working warehouse, read-only; no rows when
+    there is no run id, no warehouse or no ``schema.table`` yet."""
+    import duckdb
+
+    run_ids = [r.run_id for r in results if r.run_id]
+    if not run_ids or not paths.work_db.exists():
+        return []
+    con = duckdb.connect(str(paths.work_db), read_only=True)  # the runs have finished: nothing holds it
+    try:
+        if not con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+                           [schema, table]).fetchone()[0]:
+            return []
+        return con.execute(sql, [run_ids]).fetchall()
+    finally:
+        con.close()
 
 
 def published_files(month_dir: Path) -> list[str]:

@@ -49,6 +49,11 @@ _AS_SENT = ("record_key", "person_id", "column_name", "value", "message")  # tex
 _MONTH_FILE = re.compile(r"^(\d{4}-\d{2})\.csv$")
 
 
+def worklist_command(home: Path | str, month: str) -> str:
+    """The command that prints the worklist of extract month ``month`` (YYYY-MM) of ``home``."""
+    return f"csc-warehouse worklist --home {home} --month {month}"
+
+
 def _spreadsheet_safe(column: str) -> str:
     starts = ", ".join(sql_literal(c) for c in FORMULA_STARTS)
     return f"CASE WHEN left({column}, 1) IN ({starts}) THEN {sql_literal(PREFIX)} || {column} ELSE {column} END"
