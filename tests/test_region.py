@@ -410,7 +410,12 @@ def test_publish_region(tmp_path, monkeypatch):
                     ("380", "contacts", "2023-06-01", 950.0, None, None),
                     ("381", "assessments_45wd_pct", "2023-05-01", None, None, None),
                     ("381", "contacts", "2023-05-01", 300.0, None, 600.5)]
+    # the CSV writes months as the councils' scorecard.csv does
+    header, *body = list(csv.reader((published / "benchmark.csv").open(encoding="utf-8")))
+    assert sorted({r[header.index("month")] for r in body}) == ["2023-05", "2023-06"]
     index = (published / "index.html").read_text()
+    # the index says what the pool is and which months it spans, not only a list of links
+    assert "2 councils, May 2023 to June 2023." in index and "first published for it" in index
     links = re.findall(r'href="([^"]+)"', index)
     assert links == ["380.html", "381.html"] and all((published / link).is_file() for link in links)
     page = (published / "381.html").read_text()
@@ -437,3 +442,14 @@ def test_council_build_has_no_benchmark():
     manifest = json.loads(Path(dbt_project.manifest_path).read_text())
     nodes = [*manifest["nodes"], *manifest["unit_tests"], *manifest["sources"]]
     assert not [n for n in nodes if "benchmark" in n or ".region." in n]
+
+
+@pytest.mark.parametrize(("unit", "top"), [("count", "1"), ("percent", "1.0%")])
+def test_a_trend_whose_values_are_all_zero_has_an_axis_from_0_to_1(unit, top):
+    """Every council at 0 in every month: the axis's top label is 1, not a second 0."""
+    from dagster_project.publish.region_page import _trend
+
+    rows = [{"month": date(2023, m, 1), "la_code": la, "value": 0.0, "group_median": 0.0,
+             "group_lower_quartile": 0.0, "group_upper_quartile": 0.0} for m in (5, 6) for la in ("380", "381")]
+    labels = re.findall(r'text-anchor="end">([^<]+)</text>', _trend(rows, "380", unit))
+    assert labels == ["0", top]

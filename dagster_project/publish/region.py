@@ -167,9 +167,11 @@ def _write_version(version: Path, councils: Sequence[Council], files: list[tuple
     build_benchmark(db, private)
     con = duckdb.connect(str(db))
     try:
-        for name, options in (("benchmark.csv", "format csv, header true"),
-                              ("benchmark.parquet", "format parquet, compression zstd")):
-            con.execute(f"copy (select * from {BENCHMARK_TABLE} order by measure_id, month, la_code) "
+        # months as the councils' scorecard.csv writes them (YYYY-MM); the Parquet keeps its DATE
+        for name, columns, options in (
+                ("benchmark.csv", "* replace (strftime(month, '%Y-%m') as month)", "format csv, header true"),
+                ("benchmark.parquet", "*", "format parquet, compression zstd")):
+            con.execute(f"copy (select {columns} from {BENCHMARK_TABLE} order by measure_id, month, la_code) "
                         f"to '{version / name}' ({options})")
         rows = benchmark_rows(con)  # read once, for the pages and the workbook
         write_pages(rows, version)

@@ -27,6 +27,13 @@ table{{border-collapse:collapse}}
 td,th{{border:1px solid {OTHERS};padding:.2em .6em;text-align:left}}"""
 
 
+# What every figure of the pool is, as the pages and the workbook say it.
+POOL_BASIS = ("Each council's figure as it published it in its own scorecard of the month (public variant: counts "
+              "of 1 to 5 children suppressed as c), beside the group of councils benchmarked together. An earlier "
+              "month keeps the figure first published for it: a later extract that restated it changes the "
+              "council's own scorecard ([r]), not this benchmark.")
+
+
 def _shown(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
@@ -94,7 +101,7 @@ def _trend(series: list[dict], la_code: str, unit: str) -> str:
     values = [r["value"] for r in series if r["value"] is not None]  # the group's lie between them
     if not values:
         return "<p>No council has a value in any month: nothing to chart.</p>"
-    top = max(values + [1e-9])
+    top = max(values) or 1  # every value 0: the axis runs 0 to 1, not 0 to 0
     step = TREND_WIDTH / max(len(months) - 1, 1)
 
     def xy(i: int, v: float) -> str:
@@ -180,11 +187,16 @@ def write_pages(rows: list[dict], folder: Path) -> None:
         by_measure[r["measure_id"]].append(r)
     councils = sorted({(r["la_code"], r["la_name"], r["region_name"]) for r in rows})
     for la_code, name, region in councils:
-        body = (f"<p>{escape(region)}. Each council's figure as it published it (public variant: counts of 1 to 5 "
-                "children suppressed) beside the group of councils benchmarked together.</p>"
+        body = (f"<p>{escape(region)}. {escape(POOL_BASIS)}</p>"
                 + "".join(_section(series[0], series, la_code) for series in by_measure.values()))
         (folder / f"{la_code}.html").write_text(_page(f"{name}: regional benchmark", body), encoding="utf-8")
     links = "".join(f'<tr><td><a href="{code}.html">{escape(name)}</a></td><td>{code}</td>'
                     f"<td>{escape(region)}</td></tr>" for code, name, region in councils)
-    (folder / "index.html").write_text(_page("Regional benchmark", "<table><tr><th>council</th><th>LA code</th>"
-                                             f"<th>region</th></tr>{links}</table>"), encoding="utf-8")
+    months = sorted({r["month"] for r in rows})
+    about = (f"<p>{len(councils)} council{'s' * (len(councils) != 1)}, {months[0]:%B %Y} to {months[-1]:%B %Y}. "
+             f"{escape(POOL_BASIS)} Each council's page shows, measure by measure, its newest month beside every "
+             "other council's and the trend of the group's median. The same figures are in benchmark.csv, "
+             "benchmark.parquet and benchmark.xlsx beside this page.</p>")
+    (folder / "index.html").write_text(_page("Regional benchmark", about + "<table><tr><th>council</th>"
+                                             f"<th>LA code</th><th>region</th></tr>{links}</table>"),
+                                       encoding="utf-8")

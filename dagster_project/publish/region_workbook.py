@@ -29,6 +29,7 @@ from dagster_project.publish.outputs.xlsx import (
     save_reproducibly,
     title,
 )
+from dagster_project.publish.region_page import POOL_BASIS
 
 NO_VALUE = {"suppressed": "c", "not_available": "n/a", "no_data": "no data"}
 RIGHT = Alignment(horizontal="right")
@@ -41,8 +42,7 @@ def _about(wb: Workbook, councils: list[tuple[str, str, str]], months: list) -> 
     ws = wb.active
     ws.title = "About"
     title(ws, "Regional benchmark", f"{len(councils)} councils, {months[0]:%B %Y} to {months[-1]:%B %Y}")
-    lines = ("Each council's figure as it published it in its own scorecard of the month (public variant: counts "
-             "of 1 to 5 children suppressed as c), beside the group of councils benchmarked together.",
+    lines = (POOL_BASIS,
              "Median and quartiles interpolate between councils (percentile_cont); only councils with a value "
              "count. Rank 1 is the best value by the measure's polarity; equal values share a rank. A month in "
              "which a council's figure is suppressed, or fewer than two councils have a value, has no group "
