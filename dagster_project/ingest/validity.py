@@ -151,8 +151,8 @@ def mark_repeated_headers_sql(table: Table) -> str:
     def named(column: Column) -> str:
         return f"lower(trim({text(column)})) = {sql_literal(column.name)}"
 
-    others = " AND ".join(f"({text(c)} IS NULL OR {named(c)})" for c in table.columns if c not in (guard,)
-                          and c.name != key)
+    others = " AND ".join(f"({text(c)} IS NULL OR {named(c)})" for c in table.columns
+                          if c is not guard and c.name != key)
     return (f"UPDATE {stg} SET _header = true WHERE {bad_column(guard.name)} IS NOT NULL AND {named(guard)} "
             f"AND {key} IS NOT NULL AND lower(trim({key})) = {sql_literal(key)} AND {others}")
 
