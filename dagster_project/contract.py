@@ -26,6 +26,10 @@ DATE_KINDS = frozenset({EVENT, DUE, DOB})
 
 EARLIEST_EVENT = date(1991, 10, 14)  # rule 353
 PLACEHOLDER_DATE = date(1900, 1, 1)  # read as NULL
+# The scorecard's vocabulary (dim_measure.unit, fct_scorecard.availability), read by the checks and
+# the publication alike.
+COUNT, PERCENT = "count", "percent"
+AVAILABLE, NO_DATA, NOT_AVAILABLE = "available", "no_data", "not_available"
 
 # Known description -> code mappings (contract, "File format"). Keys are compared trimmed and
 # case-insensitively.

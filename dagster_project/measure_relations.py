@@ -75,3 +75,23 @@ def parse_relation(row: dict[str, str]) -> MeasureRelation:
 def measure_relations() -> tuple[MeasureRelation, ...]:
     with RELATIONS_CSV.open(newline="", encoding="utf-8") as f:
         return tuple(parse_relation(row) for row in csv.DictReader(f))
+
+
+@cache
+def aliases() -> dict[str, str]:
+    """The same number under several names (``measure.part`` -> its canonical quantity), from the
+    same_number rows: the right side of each is the canonical name, followed to the end."""
+    same = {r.left[0].name: r.right[0].name for r in measure_relations() if r.kind == SAME_NUMBER}
+    out = {}
+    for name in same:
+        target = same[name]
+        while target in same:
+            target = same[target]
+        out[name] = target
+    return out
+
+
+def canonical(measure_id: str, part: str) -> str:
+    """The canonical name of ``measure_id``'s ``part`` (itself unless it is another quantity's alias)."""
+    name = f"{measure_id}.{part}"
+    return aliases().get(name, name)

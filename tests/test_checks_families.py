@@ -258,6 +258,56 @@ def test_history_flags_a_collapse_on_a_large_denominator(tmp_path):
     assert not f.passed and "50.0% (100/200)" in f.summary
 
 
+ASSESSED = [(425, 545), (429, 515), (373, 469), (410, 520), (398, 500), (440, 530), (415, 505), (402, 498),
+            (431, 540), (420, 512), (409, 507)]
+
+
+@pytest.mark.parametrize(
+    "current, passes, says",
+    [
+        ((0, 0), False, "no data, no case this month: its cases 0 against a median of 512"),  # completions not sent
+        ((820, 1030), False, "its cases 1,030 against a median of 512"),  # the month's cases sent twice: same share
+        ((120, 150), False, "its cases 150 against a median of 512"),  # most of them lost
+        ((400, 490), True, "its cases 490 against a median of 512"),
+    ],
+)
+def test_history_judges_a_percentages_cases_as_a_count(tmp_path, current, passes, says):
+    """A share can look normal, or have no figure at all, when the month's cases were lost or
+    sent twice: the denominator is judged against its own months too."""
+    con = T.make_warehouse(tmp_path / "w.duckdb")
+    T.fill_scorecard(con, DEC, {"assessments_45wd_pct": series_pct([*ASSESSED, current])})
+    f = by_id(pl.history(con, DEC, POLICY))["history.assessments_45wd_pct"]
+    assert f.passed is passes, f.summary
+    assert says in f.summary and ("an unusual change" in f.summary) is not passes
+    assert f.evidence["cases"]["value"] == current[1]
+
+
+@pytest.mark.parametrize("current", [(0, 0), (1, 1)])
+def test_history_of_a_percentages_cases_leaves_rare_events_alone(tmp_path, current):
+    """A council with two to four conferences a month may have none: below the count rule's
+    minimum, never judged."""
+    con = T.make_warehouse(tmp_path / "w.duckdb")
+    past = [(3, 3), (2, 3), (3, 3), (3, 4), (2, 2), (3, 3), (2, 3), (4, 4), (3, 3), (1, 2), (3, 3)]
+    T.fill_scorecard(con, DEC, {"icpc_15wd_pct": series_pct(past + [current])})
+    f = by_id(pl.history(con, DEC, POLICY))["history.icpc_15wd_pct"]
+    assert f.passed and "never judged" in f.summary, f.summary
+
+
+def test_a_denominator_that_is_another_figure_is_judged_once_where_it_is_its_own(tmp_path):
+    """The contacts behind the contact percentages are the contacts count (same_number in
+    seeds/measure_relations.csv): their collapse holds history.contacts, not each percentage again."""
+    con = T.make_warehouse(tmp_path / "w.duckdb")
+    contacts = CONTACTS_PAST + [1200]
+    T.fill_scorecard(con, date(2023, 10, 1), {
+        "contacts": contacts, "contacts_to_referral_pct": [(c // 4, c) for c in contacts],
+        "contacts_decided_1wd_pct": [(c // 2, c) for c in contacts],
+        "police_contacts_pct": [(300, c) for c in contacts]})
+    findings = by_id(pl.history(con, date(2023, 10, 1), POLICY))
+    assert not findings["history.contacts"].passed
+    assert findings["history.contacts_to_referral_pct"].passed
+    assert "its cases" not in findings["history.contacts_to_referral_pct"].summary
+
+
 CONTACTS_PAST = [3520, 3480, 3610, 3390, 3550, 3600, 3450, 3380, 3500, 3620, 3570]
 
 

@@ -30,13 +30,11 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.checks.report import ReportData, collect
-from dagster_project.contract import add_months
+from dagster_project.contract import COUNT, add_months
 from dagster_project.publish.audit import figure_notes
 from dagster_project.published_figures import against_published
 from dagster_project.warehouse_sql import fetch_dicts, relation_exists
 
-COUNT, PERCENT = "count", "percent"
-AVAILABLE, NO_DATA, NOT_AVAILABLE = "available", "no_data", "not_available"
 SUPPRESSED_AVAILABILITY = "suppressed"  # a public row whose value is suppressed (Figure.shown_availability)
 WARNING, SIGNED_OFF, RESTATED = "warning", "signed_off", "restated"
 FLAG_ORDER = (SIGNED_OFF, WARNING, RESTATED)  # most important first

@@ -20,12 +20,12 @@ from typing import Any
 
 import jinja2
 
+from dagster_project.contract import NOT_AVAILABLE
 from dagster_project.publish.outputs.data import (
     AMBER,
     COUNT,
     FLAG_ORDER,
     GREEN,
-    NOT_AVAILABLE,
     RED,
     RESTATED,
     SUPPRESSED,

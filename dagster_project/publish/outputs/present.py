@@ -19,13 +19,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from dagster_project.contract import NOT_AVAILABLE, PERCENT
 from dagster_project.publish.outputs.data import (
     AMBER,
     BETTER,
     FLAG_ORDER,
     GREEN,
-    NOT_AVAILABLE,
-    PERCENT,
     RED,
     RESTATED,
     SAME,

@@ -13,8 +13,8 @@ the rule applies to all of them (:data:`COUNTS_OF` says what each measure counts
    protected by suppressing the smallest
    published part of its relation (secondary suppression), so it can no longer be computed.
 3. **Consistency.** A number printed in several places (``police_contacts`` is a count measure
-   and the numerator of ``police_contacts_pct``: :data:`ALIASES`) is suppressed everywhere once
-   it is suppressed anywhere; a percentage is suppressed whenever its numerator or denominator is
+   and the numerator of ``police_contacts_pct``: ``measure_relations.canonical``) is suppressed
+   everywhere once it is suppressed anywhere; a percentage is suppressed whenever its numerator or denominator is
    (it would give the suppressed count back); neither a RAG status (it would say which side of
    the target the figure is) nor a direction of travel is shown for or across a suppressed figure.
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from dagster_project.measure_relations import AT_MOST, PART_OF, PARTS, SAME_NUMBER, measure_relations
+from dagster_project.measure_relations import AT_MOST, PART_OF, PARTS, canonical, measure_relations
 from dagster_project.publish.outputs.data import (
     COUNT,
     Figure,
@@ -74,27 +74,6 @@ COUNTS_OF: dict[str, str] = {
     "care_leavers_suitable_accom_pct": "care leavers aged 17-21; numerator: in suitable accommodation",
     "care_leavers_in_touch_pct": "care leavers aged 17-21; numerator: in touch",
 }
-
-def _aliases() -> dict[str, str]:
-    """The same number printed under several names (measure.part -> canonical quantity), from the
-    same_number rows of seeds/measure_relations.csv."""
-    same = {r.left[0].name: r.right[0].name for r in measure_relations() if r.kind == SAME_NUMBER}
-    out = {}
-    for name in same:
-        target = same[name]
-        while target in same:
-            target = same[target]
-        out[name] = target
-    return out
-
-
-ALIASES: dict[str, str] = _aliases()
-
-
-def canonical(measure_id: str, part: str) -> str:
-    name = f"{measure_id}.{part}"
-    return ALIASES.get(name, name)
-
 
 # totals = parts + an implied (unpublished) rest, for the same month: the part_of and at_most rows
 # of seeds/measure_relations.csv (a sum of totals writes a two-way table's fourth cell; at_most's

@@ -30,7 +30,8 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from dagster_project.publish.outputs.data import FLAG_ORDER, NOT_AVAILABLE, RESTATED, Measure, Publication
+from dagster_project.contract import NOT_AVAILABLE
+from dagster_project.publish.outputs.data import FLAG_ORDER, RESTATED, Measure, Publication
 from dagster_project.publish.outputs.present import (
     DIRECTION_BASIS,
     DIRECTION_ORDER,
