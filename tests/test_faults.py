@@ -42,6 +42,7 @@ NEW_FAULTS = (
     "contact_outcome_flag_lost",
     "police_contacts_missing",
     "contacts_dated_first_of_month",
+    "assessment_completions_lost",
 )
 
 
@@ -422,3 +423,15 @@ def test_faults_apply_to_every_council(tmp_path: Path, council: str) -> None:
     if clean_manifest.exists():
         assert manifest_of(resent / FAULTY)["files"] == manifest_of(resent / EARLIER)["files"]
         assert manifest_of(resent / FAULTY)["period_end"] == "2023-02-28"
+
+
+def test_assessment_completions_lost(runs: dict[str, Path]) -> None:
+    p = pair(runs, "assessment_completions_lost", "ssd_cin_assessments")
+    key = "cina_assessment_id"
+    assert p.clean.filter(in_month("cina_assessment_auth_date")).height > 0
+    assert p.faulty.filter(in_month("cina_assessment_auth_date")).height == 0
+    assert p.faulty.height == p.clean.height
+    lost = set(p.clean.filter(in_month("cina_assessment_auth_date"))[key])
+    unchanged = p.clean.filter(~pl.col(key).is_in(list(lost)))
+    assert unchanged.sort(key).equals(p.faulty.filter(~pl.col(key).is_in(list(lost))).sort(key))
+    assert p.faulty.filter(pl.col(key).is_in(list(lost)))["cina_assessment_auth_date"].is_null().all()

@@ -27,4 +27,6 @@ FAULTS: dict[str, str] = {
     "so no contact shows as leading to a referral",
     "police_contacts_missing": "the month's contacts from the police (source 6) are not in the extract",
     "contacts_dated_first_of_month": "every contact received in the month is dated the 1st of the month",
+    "assessment_completions_lost": "every assessment authorised in the month loses its authorisation date, so none "
+    "shows as completed in the month",
 }

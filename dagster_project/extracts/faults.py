@@ -281,6 +281,18 @@ def _contacts_dated_first_of_month(
     frames["ssd_contacts"] = contacts.with_columns(_with_dates(contacts, "cont_contact_date", first))
 
 
+def _assessment_completions_lost(
+    frames: dict[str, pl.DataFrame], month: tuple[date, date], rng: np.random.Generator
+) -> None:
+    """The month's assessment completions are not in the extract: every assessment authorised in
+    the month loses its authorisation date, as when the export reads completions from a workflow
+    step the upgrade renamed. Those assessments show as still open; earlier months' are whole."""
+    assessments = frames["ssd_cin_assessments"]
+    authorised = assessments["cina_assessment_auth_date"].is_between(*month).fill_null(False)
+    frames["ssd_cin_assessments"] = assessments.with_columns(
+        assessments["cina_assessment_auth_date"].set(authorised, None))
+
+
 FRAME_FAULTS: dict[str, Callable[[dict[str, pl.DataFrame], tuple[date, date], np.random.Generator], None]] = {
     "duplicate_contacts": _duplicate_contacts,
     "truncated_table": _truncated_table,
@@ -296,6 +308,7 @@ FRAME_FAULTS: dict[str, Callable[[dict[str, pl.DataFrame], tuple[date, date], np
     "contact_outcome_flag_lost": _contact_outcome_flag_lost,
     "police_contacts_missing": _police_contacts_missing,
     "contacts_dated_first_of_month": _contacts_dated_first_of_month,
+    "assessment_completions_lost": _assessment_completions_lost,
 }
 
 
