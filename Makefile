@@ -93,8 +93,8 @@ bench-spark: setup spark-env
 # Quality-gate evaluation (bench/gate_eval.py): for every council and every fault, run 6 clean months then the
 # 7th with the fault injected, through the real command line; checks (a) no clean month blocked and (b) >= 95 %
 # of fault x council pairs rejected or held with the published files unchanged; writes bench/gate_results.{md,json}
-# and fails if a target is missed. Took 25-32 minutes on this 2-core machine (2026-12-05: 6 councils x 7 months,
-# 16 faults; bench/gate_results.md); needs a few GB free under bench/gate_work/.
+# and fails if a target is missed. Took 25-37 minutes on this 2-core machine (2026-12-07: 6 councils x 7 months,
+# 16 faults; bench/gate_results.md; the catalogue has 17 since); needs a few GB free under bench/gate_work/.
 .PHONY: gate-eval
 gate-eval: setup
 	$(BIN)/python bench/gate_eval.py
