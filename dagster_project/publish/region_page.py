@@ -17,6 +17,8 @@ from collections import defaultdict
 from html import escape
 from pathlib import Path
 
+from dagster_project.wording import counted
+
 HIGHLIGHT, OTHERS, INK, BAND = "#1d70b8", "#b1b4b6", "#0b0c0c", "#e8e8e8"
 BAR_HEIGHT, LABEL_WIDTH, PLOT_WIDTH, LABEL_CHARS = 18, 300, 360, 34
 TREND_LEFT = 64  # room for the axis's labels
@@ -161,7 +163,7 @@ def _section(measure: dict, rows: list[dict], la_code: str) -> str:
         own = f"This council: {_shown(mine['value'], unit)}"
         if mine["rank_in_group"] is not None:
             own += f", rank {mine['rank_in_group']} of {g['councils_with_value']}"
-    group = f"{g['councils_in_group']} council{'s' * (g['councils_in_group'] != 1)}"
+    group = counted(g["councils_in_group"], "council")
     ranked = (" Equal values share a rank." if unit == "percent" else
               " Counts grow with a council's size: they are shown largest first, not ranked.")
     summary = (f"{latest:%B %Y}. {own}. Group of {group}, {_group_figures(g, unit)} "
@@ -193,7 +195,7 @@ def write_pages(rows: list[dict], folder: Path) -> None:
     links = "".join(f'<tr><td><a href="{code}.html">{escape(name)}</a></td><td>{code}</td>'
                     f"<td>{escape(region)}</td></tr>" for code, name, region in councils)
     months = sorted({r["month"] for r in rows})
-    about = (f"<p>{len(councils)} council{'s' * (len(councils) != 1)}, {months[0]:%B %Y} to {months[-1]:%B %Y}. "
+    about = (f"<p>{counted(len(councils), 'council')}, {months[0]:%B %Y} to {months[-1]:%B %Y}. "
              f"{escape(POOL_BASIS)} Each council's page shows, measure by measure, its newest month beside every "
              "other council's and the trend of the group's median. The same figures are in benchmark.csv, "
              "benchmark.parquet and benchmark.xlsx beside this page.</p>")
